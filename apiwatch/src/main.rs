@@ -1,0 +1,3 @@
+fn main() {
+    println!("apiwatch: the replay command is being written");
+}

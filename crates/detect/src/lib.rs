@@ -1,0 +1,2 @@
+//! Detection core (PLACEHOLDER until it lands).
+#![forbid(unsafe_code)]

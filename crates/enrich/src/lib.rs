@@ -1,0 +1,2 @@
+//! Enrichment: adds what the log line does not say (PLACEHOLDER until it lands).
+#![forbid(unsafe_code)]
