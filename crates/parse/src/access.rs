@@ -1,38 +1,553 @@
-//! PLACEHOLDER until the decoder lands: rejects every line.
+//! nginx and Apache access logs: one hand-written scanner for the common and combined
+//! families and their usual additions, and [`LogFormatDecoder`] for any `log_format`.
+//!
+//! What [`AccessLogDecoder`] reads, in order (fields in brackets are optional):
+//!
+//! ```text
+//! [vhost[:port]] ["xff" | xff, list] client ident user [time] "request" status bytes
+//!     ["referer" "user-agent"] [request_time] [upstream_response_time] ["x-forwarded-for"]
+//! ```
+//!
+//! and mod_ssl's `[time] client protocol cipher "request" bytes`. Every variant produces the
+//! dataset `http.access`: nginx and Apache write the same lines, so the line cannot say which
+//! server wrote it.
+
+// The shared text helpers live under `src/text/`; they are declared here because this module
+// is the first text decoder and `lib.rs` lists only decoders.
+#[path = "text/mod.rs"]
+pub(crate) mod text;
+
+mod logformat;
+
+pub use logformat::LogFormatDecoder;
+
 use crate::{DecodeError, Decoder};
 use apiwatch_core::EventData;
+use memchr::memchr_iter;
+use text::clock::{clf_time_ms, CLF_TIME_BYTES};
+use text::cursor::Cursor;
+use text::unescape::LineText;
+use text::{addr, number, request};
 
-pub struct AccessLogDecoder;
+/// `event.dataset` of every access-log event.
+pub const DATASET: &str = "http.access";
+
+/// Label holding a client that is not an IP address (a hostname when `HostnameLookups` is on,
+/// `unix:` for a Unix-socket peer).
+pub const CLIENT_ADDRESS_LABEL: &str = "client.address";
+
+/// Fields before the time: vhost, X-Forwarded-For, client, ident, user.
+const HEAD_FIELDS_MAX: usize = 5;
+
+/// Fields after the byte count that are looked at; later ones are ignored.
+const TRAILING_FIELDS_MAX: usize = 8;
+
+/// Decoder of nginx and Apache access logs (`nginx`, `apache`, `combined`, `common`).
+#[derive(Clone, Debug, Default)]
+pub struct AccessLogDecoder {
+    _private: (),
+}
+
 impl AccessLogDecoder {
+    /// The decoder; it keeps no state between lines.
     pub fn new() -> Self {
-        AccessLogDecoder
+        AccessLogDecoder { _private: () }
     }
 }
-impl Default for AccessLogDecoder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+
 impl Decoder for AccessLogDecoder {
     fn name(&self) -> &str {
         "nginx"
     }
-    fn decode(&self, _line: &[u8]) -> Result<EventData, DecodeError> {
-        Err(DecodeError::field("line", "decoder not written yet"))
+
+    fn decode(&self, line: &[u8]) -> Result<EventData, DecodeError> {
+        let line = text::trim_line_end(line);
+        if line.first() == Some(&b'[') {
+            decode_ssl_request(line)
+        } else {
+            decode_common(line)
+        }
     }
 }
 
-pub struct LogFormatDecoder;
-impl LogFormatDecoder {
-    pub fn compile(name: &str, _pattern: &str) -> Result<Self, crate::FormatError> {
-        Err(crate::FormatError { name: name.into(), reason: "not written yet".into() })
+/// A field of the part before the time: a bare word, a bare comma list, or a quoted string.
+#[derive(Clone, Copy, Default)]
+struct HeadField {
+    start: usize,
+    end: usize,
+    quoted: bool,
+    list: bool,
+}
+
+impl HeadField {
+    fn bytes<'a>(&self, line: &'a [u8]) -> &'a [u8] {
+        &line[self.start..self.end]
     }
 }
-impl Decoder for LogFormatDecoder {
-    fn name(&self) -> &str {
-        "log_format"
+
+fn decode_common(line: &[u8]) -> Result<EventData, DecodeError> {
+    let (open, timestamp_ms) = find_time(line)?;
+    let t = LineText::new(line);
+    let mut ev = EventData { timestamp_ms, dataset: DATASET, ..EventData::default() };
+    // `find_time` only accepts a `[` preceded by a space, so `open >= 1`.
+    read_head(line, &t, open - 1, &mut ev)?;
+
+    let mut c = Cursor::at(line, open + CLF_TIME_BYTES + 2);
+    expect_space(&mut c, "request")?;
+    let request_column = c.column();
+    if c.peek() != Some(b'"') {
+        return Err(DecodeError::at(request_column, "request", "expected a quoted request line"));
     }
-    fn decode(&self, _line: &[u8]) -> Result<EventData, DecodeError> {
-        Err(DecodeError::field("line", "decoder not written yet"))
+    let raw_request = c.quoted().ok_or(DecodeError::at(
+        request_column,
+        "request",
+        "the quoted request line is not closed",
+    ))?;
+    request::apply_request(&mut ev, &t, raw_request);
+
+    expect_space(&mut c, "status")?;
+    let status_column = c.column();
+    let status = c.bare();
+    if !text::is_dash(status) {
+        ev.status_code = Some(number::status(status).ok_or(DecodeError::at(
+            status_column,
+            "status",
+            "expected a status code of up to 3 digits or `-`",
+        ))?);
+    }
+
+    expect_space(&mut c, "body_bytes_sent")?;
+    let bytes_column = c.column();
+    let bytes = c.bare();
+    if !text::is_dash(bytes) {
+        ev.response_bytes = Some(number::count(bytes).ok_or(DecodeError::at(
+            bytes_column,
+            "body_bytes_sent",
+            "expected a byte count or `-`",
+        ))?);
+    }
+
+    read_trailing(&mut c, &t, &mut ev)?;
+    Ok(ev)
+}
+
+/// Finds `[dd/Mon/yyyy:hh:mm:ss +zzzz]` after a space: the anchor of the line. Returns the
+/// index of `[` and the time. Brackets elsewhere (an IPv6 vhost) are skipped.
+fn find_time(line: &[u8]) -> Result<(usize, i64), DecodeError> {
+    let mut first_bracket = None;
+    for open in memchr_iter(b'[', line) {
+        first_bracket.get_or_insert(open);
+        if open == 0 || line[open - 1] != b' ' {
+            continue;
+        }
+        let close = open + CLF_TIME_BYTES + 1;
+        if line.get(close) != Some(&b']') {
+            continue;
+        }
+        if let Some(ms) = clf_time_ms(&line[open + 1..close]) {
+            return Ok((open, ms));
+        }
+    }
+    Err(match first_bracket {
+        Some(open) => DecodeError::at(
+            open + 1,
+            "time_local",
+            "expected a time like [10/Oct/2000:13:55:36 -0700]",
+        ),
+        None => DecodeError::field("time_local", "no [time] field in the line"),
+    })
+}
+
+fn expect_space(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+    if c.eat(b' ') {
+        Ok(())
+    } else if c.at_end() {
+        Err(DecodeError::at(c.column(), field, "the line ends before this field"))
+    } else {
+        Err(DecodeError::at(c.column(), field, "expected a space before this field"))
+    }
+}
+
+/// Splits the part before the time into fields.
+fn head_fields(
+    line: &[u8],
+    end: usize,
+) -> Result<([HeadField; HEAD_FIELDS_MAX], usize), DecodeError> {
+    let head = &line[..end];
+    let mut c = Cursor::new(head);
+    let mut fields = [HeadField::default(); HEAD_FIELDS_MAX];
+    let mut n = 0;
+    loop {
+        c.skip_spaces();
+        if c.at_end() {
+            break;
+        }
+        if n == HEAD_FIELDS_MAX {
+            return Err(DecodeError::at(
+                c.column(),
+                "remote_addr",
+                "too many fields before the time for a common or combined log line",
+            ));
+        }
+        let start = c.pos();
+        let field = if c.peek() == Some(b'"') {
+            let content = c.quoted().ok_or(DecodeError::at(
+                start + 1,
+                "http_x_forwarded_for",
+                "the quoted field is not closed",
+            ))?;
+            HeadField {
+                start: start + 1,
+                end: start + 1 + content.len(),
+                quoted: true,
+                list: false,
+            }
+        } else {
+            let list = c.bare_list();
+            let list_flag = list.contains(&b',');
+            HeadField { start, end: start + list.len(), quoted: false, list: list_flag }
+        };
+        fields[n] = field;
+        n += 1;
+    }
+    Ok((fields, n))
+}
+
+/// Reads vhost, X-Forwarded-For, client and user from the part before the time.
+fn read_head(
+    line: &[u8],
+    t: &LineText<'_>,
+    end: usize,
+    ev: &mut EventData,
+) -> Result<(), DecodeError> {
+    let (fields, n) = head_fields(line, end)?;
+    if n < 3 {
+        return Err(DecodeError::at(
+            1,
+            "remote_addr",
+            "expected `client ident user` before the time",
+        ));
+    }
+    let user = fields[n - 1];
+    // fields[n - 2] is the RFC 1413 ident, which no server fills any more.
+    if !user.quoted {
+        ev.user_name = t.opt_text(user.bytes(line));
+    }
+    match &fields[..n - 2] {
+        [client] => set_client(line, t, client, ev),
+        [first, client] => {
+            if first.quoted || (first.list && !client.list) {
+                set_forwarded_for(t, first.bytes(line), ev);
+            } else {
+                set_vhost(t, first.bytes(line), ev);
+            }
+            set_client(line, t, client, ev);
+        }
+        [vhost, forwarded, client] => {
+            set_vhost(t, vhost.bytes(line), ev);
+            set_forwarded_for(t, forwarded.bytes(line), ev);
+            set_client(line, t, client, ev);
+        }
+        _ => {
+            return Err(DecodeError::at(
+                fields[0].start + 1,
+                "remote_addr",
+                "too many fields before the time for a common or combined log line",
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `url.domain` from a virtual-host field. The port (`example.com:443`) is the server's
+/// listening port, which ECS's `url.domain` does not carry; it is dropped.
+fn set_vhost(t: &LineText<'_>, raw: &[u8], ev: &mut EventData) {
+    let host = addr::host_of_authority(raw);
+    if !host.is_empty() && !text::is_dash(host) {
+        ev.url_domain = Some(t.text(host));
+    }
+}
+
+fn set_forwarded_for(t: &LineText<'_>, raw: &[u8], ev: &mut EventData) {
+    if let Some(v) = t.opt_text(raw) {
+        ev.forwarded_for = Some(v);
+    }
+}
+
+/// The client field. A list (`10.0.0.2, 10.0.0.1, 127.0.0.1`, what nginx's
+/// `$proxy_add_x_forwarded_for` writes) ends with the peer: the peer becomes `source.ip`
+/// and the entries before it are the X-Forwarded-For the peer sent, which enrichment
+/// resolves against its trusted proxies.
+fn set_client(line: &[u8], t: &LineText<'_>, field: &HeadField, ev: &mut EventData) {
+    let raw = field.bytes(line);
+    let peer = match raw.iter().rposition(|&b| b == b',') {
+        Some(comma) if field.list => {
+            if ev.forwarded_for.is_none() {
+                set_forwarded_for(t, raw[..comma].trim_ascii(), ev);
+            }
+            raw[comma + 1..].trim_ascii()
+        }
+        _ => raw,
+    };
+    set_peer(t, peer, ev);
+}
+
+/// `source.ip` from an address, or the `client.address` label for anything else.
+fn set_peer(t: &LineText<'_>, raw: &[u8], ev: &mut EventData) {
+    if raw.is_empty() || text::is_dash(raw) {
+        return;
+    }
+    match addr::ip(raw) {
+        Some(ip) => ev.source_ip = Some(ip),
+        None => ev.labels.push((CLIENT_ADDRESS_LABEL.to_string(), t.text(raw))),
+    }
+}
+
+/// One field after the byte count.
+#[derive(Clone, Copy, Default)]
+struct TrailingField<'a> {
+    raw: &'a [u8],
+    quoted: bool,
+}
+
+/// Reads what follows the byte count: referer and user agent (combined), then nginx's
+/// `$request_time`, `$upstream_response_time` and a quoted X-Forwarded-For, in any order.
+/// Other appended fields are ignored: their meaning cannot be told from the line (a
+/// `log_format` says it; see [`LogFormatDecoder`]).
+fn read_trailing(
+    c: &mut Cursor<'_>,
+    t: &LineText<'_>,
+    ev: &mut EventData,
+) -> Result<(), DecodeError> {
+    let mut fields = [TrailingField::default(); TRAILING_FIELDS_MAX];
+    let mut n = 0;
+    while n < TRAILING_FIELDS_MAX {
+        let before = c.pos();
+        c.skip_spaces();
+        if c.at_end() {
+            break;
+        }
+        if c.pos() == before {
+            return Err(DecodeError::at(c.column(), trailing_name(n), "expected a space here"));
+        }
+        let column = c.column();
+        fields[n] = if c.peek() == Some(b'"') {
+            let raw = c.quoted().ok_or(DecodeError::at(
+                column,
+                trailing_name(n),
+                "the quoted field is not closed",
+            ))?;
+            TrailingField { raw, quoted: true }
+        } else {
+            TrailingField { raw: c.bare_list(), quoted: false }
+        };
+        n += 1;
+    }
+    let fields = &fields[..n];
+    let rest = match fields {
+        [referer, agent, rest @ ..] if referer.quoted && agent.quoted => {
+            ev.referrer = t.opt_text(referer.raw);
+            ev.user_agent = t.opt_text(agent.raw);
+            rest
+        }
+        _ => fields,
+    };
+    let mut seen_forwarded_for = false;
+    let mut bare_seen = 0;
+    for f in rest {
+        if f.quoted {
+            if !seen_forwarded_for {
+                seen_forwarded_for = true;
+                // An explicit X-Forwarded-For field says more than a client list.
+                if let Some(v) = t.opt_text(f.raw) {
+                    ev.forwarded_for = Some(v);
+                }
+            }
+            continue;
+        }
+        match bare_seen {
+            0 if text::is_dash(f.raw) => bare_seen += 1,
+            0 => {
+                if let Some(ns) = number::fractional_seconds_to_ns(f.raw) {
+                    ev.duration_ns = Some(ns);
+                    bare_seen += 1;
+                }
+            }
+            1 => {
+                if !text::is_dash(f.raw) && is_upstream_times(f.raw) {
+                    ev.labels.push(("upstream_response_time".to_string(), t.text(f.raw)));
+                }
+                bare_seen += 1;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `0.004`, `0.004, 0.002 : 0.001`, `-` entries: what nginx writes for upstream times.
+fn is_upstream_times(raw: &[u8]) -> bool {
+    raw.iter().all(|&b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b' ' | b':' | b'-'))
+}
+
+fn trailing_name(index: usize) -> &'static str {
+    match index {
+        0 => "http_referer",
+        1 => "http_user_agent",
+        _ => "appended field",
+    }
+}
+
+/// mod_ssl's `ssl_request_log`: `[time] client protocol cipher "request" bytes`.
+fn decode_ssl_request(line: &[u8]) -> Result<EventData, DecodeError> {
+    let close = CLF_TIME_BYTES + 1;
+    let timestamp_ms = match line.get(close) {
+        Some(b']') => clf_time_ms(&line[1..close]),
+        _ => None,
+    }
+    .ok_or(DecodeError::at(1, "time", "expected a time like [10/Oct/2000:13:55:36 -0700]"))?;
+    let mut ev = EventData { timestamp_ms, dataset: DATASET, ..EventData::default() };
+    let t = LineText::new(line);
+    let mut c = Cursor::at(line, close + 1);
+    expect_space(&mut c, "remote_addr")?;
+    set_peer(&t, c.bare(), &mut ev);
+    for label in ["ssl_protocol", "ssl_cipher"] {
+        expect_space(&mut c, label)?;
+        if let Some(v) = t.opt_text(c.bare()) {
+            ev.labels.push((label.to_string(), v));
+        }
+    }
+    expect_space(&mut c, "request")?;
+    let request_column = c.column();
+    let raw_request = c.quoted().ok_or(DecodeError::at(
+        request_column,
+        "request",
+        "expected a quoted request line",
+    ))?;
+    request::apply_request(&mut ev, &t, raw_request);
+    expect_space(&mut c, "bytes")?;
+    let bytes_column = c.column();
+    let bytes = c.bare();
+    if !text::is_dash(bytes) {
+        ev.response_bytes = Some(number::count(bytes).ok_or(DecodeError::at(
+            bytes_column,
+            "bytes",
+            "expected a byte count or `-`",
+        ))?);
+    }
+    if !c.at_end() {
+        return Err(DecodeError::at(c.column(), "bytes", "unexpected text after the byte count"));
+    }
+    Ok(ev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apiwatch_core::time::format_rfc3339_ms;
+    use proptest::prelude::*;
+
+    fn decode(line: &str) -> EventData {
+        AccessLogDecoder::new().decode(line.as_bytes()).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn error(line: &[u8]) -> String {
+        AccessLogDecoder::new().decode(line).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn combined_line_fills_every_field() {
+        let ev = decode(
+            r#"203.0.113.9 - alice [10/Oct/2000:13:55:36 -0700] "GET /a?b=c HTTP/1.1" 200 2326 "http://r.example/" "curl/8.0""#,
+        );
+        assert_eq!(format_rfc3339_ms(ev.timestamp_ms), "2000-10-10T20:55:36.000Z");
+        assert_eq!(ev.dataset, "http.access");
+        assert_eq!(ev.source_ip, Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(ev.user_name.as_deref(), Some("alice"));
+        assert_eq!(ev.http_method.as_deref(), Some("GET"));
+        assert_eq!(ev.url_path.as_deref(), Some("/a"));
+        assert_eq!(ev.url_query.as_deref(), Some("b=c"));
+        assert_eq!(ev.http_version.as_deref(), Some("1.1"));
+        assert_eq!(ev.status_code, Some(200));
+        assert_eq!(ev.response_bytes, Some(2326));
+        assert_eq!(ev.referrer.as_deref(), Some("http://r.example/"));
+        assert_eq!(ev.user_agent.as_deref(), Some("curl/8.0"));
+    }
+
+    #[test]
+    fn nginx_additions_are_read() {
+        let ev = decode(
+            r#"api.example.com:443 2001:db8::7 - - [10/Oct/2000:13:55:36 +0000] "POST /login HTTP/2.0" 401 12 "-" "python-requests/2.31" 0.250 0.248, 0.001 "198.51.100.4, 10.0.0.1""#,
+        );
+        assert_eq!(ev.url_domain.as_deref(), Some("api.example.com"));
+        assert_eq!(ev.source_ip, Some("2001:db8::7".parse().unwrap()));
+        assert_eq!(ev.referrer, None);
+        assert_eq!(ev.duration_ns, Some(250_000_000));
+        assert_eq!(ev.label("upstream_response_time"), Some("0.248, 0.001"));
+        assert_eq!(ev.forwarded_for.as_deref(), Some("198.51.100.4, 10.0.0.1"));
+    }
+
+    #[test]
+    fn escapes_in_quoted_fields_are_decoded() {
+        let ev = decode(
+            r#"192.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET /\x22q HTTP/1.1" 200 1 "-" "a \"b\" caf\xC3\xA9 \xFF""#,
+        );
+        assert_eq!(ev.url_path.as_deref(), Some("/\"q"));
+        assert_eq!(ev.user_agent.as_deref(), Some("a \"b\" café \u{FFFD}"));
+    }
+
+    #[test]
+    fn errors_name_the_place_and_never_the_content() {
+        let secret = "Bearer-s3cr3t-token";
+        let line = format!(
+            r#"192.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET /?t={secret} HTTP/1.1" 2x0 1"#
+        );
+        let e = error(line.as_bytes());
+        assert_eq!(e, "column 83, status: expected a status code of up to 3 digits or `-`");
+        assert!(!e.contains(secret));
+        let line = format!(r#"192.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET /?t={secret}"#);
+        let e = error(line.as_bytes());
+        assert_eq!(e, "column 44, request: the quoted request line is not closed");
+        assert_eq!(error(b"hello world"), "time_local: no [time] field in the line");
+        assert_eq!(
+            error(b"a - - [yesterday] \"GET / HTTP/1.1\" 200 1"),
+            "column 7, time_local: expected a time like [10/Oct/2000:13:55:36 -0700]"
+        );
+        assert_eq!(
+            error(b"- - [10/Oct/2000:13:55:36 +0000] \"GET / HTTP/1.1\" 200 1"),
+            "column 1, remote_addr: expected `client ident user` before the time"
+        );
+    }
+
+    #[test]
+    fn ssl_request_log() {
+        let ev = decode(
+            r#"[16/Oct/2019:11:53:47 +0200] 81.2.69.143 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 "GET /appl?x=1 HTTP/1.1" -"#,
+        );
+        assert_eq!(ev.source_ip, Some("81.2.69.143".parse().unwrap()));
+        assert_eq!(ev.label("ssl_protocol"), Some("TLSv1.2"));
+        assert_eq!(ev.url_query.as_deref(), Some("x=1"));
+        assert_eq!((ev.status_code, ev.response_bytes), (None, None));
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = AccessLogDecoder::new().decode(&line);
+        }
+
+        #[test]
+        fn damaged_lines_never_panic(
+            cut in 0usize..220,
+            at in 0usize..220,
+            byte in prop::sample::select(b" \"\\[],-:x0".to_vec()),
+        ) {
+            let mut line = br#"example.com:80 "10.5.1.2, 10.0.0.1" 10.2.1.185 - bob [22/Jan/2016:13:18:29 +0000] "GET /a?q=\x22 HTTP/1.1" 200 25507 "-" "Amazon \"CloudFront\"" 0.001 0.002, 0.003 "1.2.3.4""#.to_vec();
+            if at < line.len() {
+                line[at] = byte;
+            }
+            line.truncate(cut);
+            let _ = AccessLogDecoder::new().decode(&line);
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod detect;
 pub mod ecs;
 pub mod envoy;
 pub mod kong;
+mod json_util;
 pub mod mapping;
 
 pub use detect::{detect_format, DetectSample};

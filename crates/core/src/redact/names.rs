@@ -1,0 +1,453 @@
+//! The secret-name rule: which query parameter, header, cookie, label and `name=value` /
+//! `"name": value` names hold secrets, and what kind of secret.
+//!
+//! A name is cut into words at every byte that is not an ASCII letter or digit and where a
+//! lower-case letter is followed by an upper-case one (`accessToken` → `access`, `token`).
+//! The name is secret when one of its words
+//! - is a secret word (`password`, `pwd`, `pass`, `token`, `jwt`, `auth`, `key`, `apikey`,
+//!   `secret`, `session`, `sid`, `signature`, `sig`, `otp`, `credential`, `cvv`, …), or
+//! - is a run-together compound ending with a long secret stem (`refreshtoken`,
+//!   `clientsecret`, `jsessionid`, `phpsessid`, `xapikey`, `newpassword`) or one of a few
+//!   listed `…key` compounds (`accesskey`, `privatekey`).
+//!
+//! Words are never looked for inside other words: `monkey`, `keyboard`, `author`, `passenger`,
+//! `design`, `tokenizer`, `possession` are not secret names. `code` is secret alone (OAuth's
+//! `?code=`) or next to a word that makes it a one-time code (`auth_code`, `otp_code`,
+//! `verification_code`, `resetcode`), so that `country_code` and `status_code` stay readable.
+//!
+//! The rule errs on the side of hiding: `sort_key` or `token_type` are pseudonymised too. A
+//! pseudonym costs a reader little; a leaked secret cannot be taken back.
+
+/// What a secret is, which decides the pseudonym's prefix. Ordered by precedence: a name with
+/// several secret words takes the first (`session_token` is a token, `secret_key` a key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Secret {
+    Password,
+    Key,
+    Card,
+    Code,
+    Token,
+    Session,
+    Signature,
+    Other,
+}
+
+impl Secret {
+    /// The pseudonym prefix for this kind of secret.
+    pub(super) fn kind(self) -> &'static str {
+        match self {
+            Secret::Password => "pwd",
+            Secret::Key => "key",
+            Secret::Card => "card",
+            Secret::Code => "code",
+            Secret::Token => "tok",
+            Secret::Session => "ses",
+            Secret::Signature => "sig",
+            Secret::Other => "sec",
+        }
+    }
+}
+
+/// Longest word compared with the lists; longer words are never secret words (the longest
+/// listed is 16 bytes, and a compound stem is at most 11).
+const WORD_BYTES_MAX: usize = 40;
+
+/// Calls `f` with each word of `name`, lower-cased.
+fn for_each_word(name: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut buf = [0u8; WORD_BYTES_MAX];
+    let mut len = 0usize;
+    let mut too_long = false;
+    let mut prev_lower = false;
+    for &c in name {
+        let alnum = c.is_ascii_alphanumeric();
+        if !alnum || (prev_lower && c.is_ascii_uppercase()) {
+            if len > 0 && !too_long {
+                f(&buf[..len]);
+            }
+            len = 0;
+            too_long = false;
+        }
+        if alnum {
+            if len < WORD_BYTES_MAX {
+                buf[len] = c.to_ascii_lowercase();
+                len += 1;
+            } else {
+                too_long = true;
+            }
+        }
+        prev_lower = c.is_ascii_lowercase();
+    }
+    if len > 0 && !too_long {
+        f(&buf[..len]);
+    }
+}
+
+/// Whether `name` has `word` (lower-case) among its words.
+pub(super) fn has_word(name: &[u8], word: &[u8]) -> bool {
+    let mut found = false;
+    for_each_word(name, |w| found |= w == word);
+    found
+}
+
+fn word_class(w: &[u8]) -> Option<Secret> {
+    let class = match w {
+        b"password" | b"passwd" | b"pwd" | b"pw" | b"pass" | b"passphrase" | b"passcode" => {
+            Secret::Password
+        }
+        b"key" | b"apikey" | b"accesskey" | b"secretkey" | b"privatekey" | b"authkey"
+        | b"appkey" | b"clientkey" | b"sessionkey" | b"signingkey" | b"masterkey"
+        | b"subscriptionkey" | b"licensekey" | b"encryptionkey" => Secret::Key,
+        b"cvv" | b"cvc" | b"cvv2" | b"cvc2" | b"csc" | b"cardnumber" | b"ccnumber" | b"ccnum"
+        | b"creditcard" | b"creditcardnumber" => Secret::Card,
+        b"otp" | b"totp" | b"hotp" | b"verifier" => Secret::Code,
+        b"token" | b"jwt" | b"auth" | b"authorization" | b"authentication" | b"bearer" => {
+            Secret::Token
+        }
+        b"session" | b"sid" | b"sessionid" | b"sessid" => Secret::Session,
+        b"signature" | b"sig" => Secret::Signature,
+        b"secret" | b"credential" | b"credentials" => Secret::Other,
+        _ => return compound_class(w),
+    };
+    Some(class)
+}
+
+/// Run-together names (`refreshtoken`, `clientsecret`): only long stems that no ordinary
+/// English word ends with, so that `monkey` or `possession` stay ordinary.
+fn compound_class(w: &[u8]) -> Option<Secret> {
+    let ends = |stems: &[&[u8]]| stems.iter().any(|s| w.ends_with(s));
+    if ends(&[b"password", b"passwd", b"passphrase", b"passcode", b"pwd"])
+        || w.starts_with(b"password")
+        || w.starts_with(b"passwd")
+    {
+        Some(Secret::Password)
+    } else if ends(&[b"apikey"]) {
+        Some(Secret::Key)
+    } else if w.strip_suffix(b"code").is_some_and(is_code_qualifier) {
+        Some(Secret::Code)
+    } else if ends(&[b"token", b"jwt"]) {
+        Some(Secret::Token)
+    } else if ends(&[b"sessionid", b"sessid"]) {
+        Some(Secret::Session)
+    } else if ends(&[b"signature"]) {
+        Some(Secret::Signature)
+    } else if ends(&[b"secret", b"credential", b"credentials"]) {
+        Some(Secret::Other)
+    } else {
+        None
+    }
+}
+
+/// Words that make a neighbouring `code` a one-time secret (`auth_code`, `sms_code`).
+fn is_code_qualifier(w: &[u8]) -> bool {
+    matches!(
+        w,
+        b"auth"
+            | b"authorization"
+            | b"otp"
+            | b"mfa"
+            | b"totp"
+            | b"2fa"
+            | b"twofactor"
+            | b"verification"
+            | b"verify"
+            | b"reset"
+            | b"recovery"
+            | b"activation"
+            | b"confirmation"
+            | b"confirm"
+            | b"login"
+            | b"device"
+            | b"sms"
+            | b"security"
+            | b"access"
+            | b"backup"
+            | b"magic"
+    )
+}
+
+/// The kind of secret a name holds, or `None` for an ordinary name (see the module doc).
+pub(super) fn classify(name: &[u8]) -> Option<Secret> {
+    let mut best: Option<Secret> = None;
+    let mut words = 0u32;
+    let mut has_code = false;
+    let mut code_qualified = false;
+    let mut prev: [u8; 8] = [0; 8];
+    let mut prev_len = 0usize;
+    for_each_word(name, |w| {
+        words += 1;
+        let p = &prev[..prev_len];
+        let mut class = word_class(w);
+        // `card_number`, `cc_num`, `credit_card`: secret as a pair, ordinary apart.
+        if (matches!(p, b"card" | b"cc") && matches!(w, b"number" | b"num" | b"no"))
+            || (p == b"credit" && w == b"card")
+        {
+            class = Some(Secret::Card);
+        }
+        has_code |= w == b"code";
+        code_qualified |= is_code_qualifier(w);
+        if let Some(c) = class {
+            best = Some(best.map_or(c, |b| b.min(c)));
+        }
+        prev_len = w.len().min(prev.len());
+        prev[..prev_len].copy_from_slice(&w[..prev_len]);
+    });
+    if has_code && (words == 1 || code_qualified) {
+        best = Some(best.map_or(Secret::Code, |b| b.min(Secret::Code)));
+    }
+    best
+}
+
+/// Like [`classify`], for a name as it appears in a query string (percent-encoded, `+` for
+/// space).
+pub(super) fn classify_encoded(name: &[u8]) -> Option<Secret> {
+    if memchr::memchr2(b'%', b'+', name).is_none() {
+        return classify(name);
+    }
+    classify(&super::url::percent_decode(name, true))
+}
+
+/// Longest name whose letters and digits are compared as one run (`x-api-key` → `xapikey`).
+const JOINED_BYTES_MAX: usize = 48;
+
+/// The ASCII letters and digits of `name`, lower-cased, or `None` when there are too many.
+fn joined_lower(name: &[u8], buf: &mut [u8; JOINED_BYTES_MAX]) -> Option<usize> {
+    let mut n = 0;
+    for &c in name.iter().filter(|c| c.is_ascii_alphanumeric()) {
+        *buf.get_mut(n)? = c.to_ascii_lowercase();
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Which event id a query parameter identifies, besides being a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum IdSlot {
+    /// `token.id`.
+    Token,
+    /// `api_key.id`.
+    ApiKey,
+    /// `session.id`.
+    Session,
+}
+
+/// `api_key`, `apikey`, `key` name the request's API key; `access_token`, `token`,
+/// `auth_token` its bearer token (OAuth 2.0 allows `access_token` in the query, RFC 6750).
+pub(super) fn query_id_slot(decoded_name: &[u8]) -> Option<IdSlot> {
+    let mut buf = [0u8; JOINED_BYTES_MAX];
+    let n = joined_lower(decoded_name, &mut buf)?;
+    match &buf[..n] {
+        b"apikey" | b"key" | b"xapikey" => Some(IdSlot::ApiKey),
+        b"accesstoken" | b"token" | b"authtoken" => Some(IdSlot::Token),
+        _ => None,
+    }
+}
+
+/// How a header's (or a label's) value is redacted, decided by its name alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NameRule {
+    /// `scheme credentials`: the scheme is kept, the credentials become a pseudonym.
+    Authorization,
+    /// `name=value; name=value`: names kept, every value a pseudonym.
+    Cookie,
+    /// `name=value; attributes`: the first value a pseudonym, attributes kept.
+    SetCookie,
+    /// An API key header: the whole value is the key.
+    ApiKey,
+    /// A secret by the name rule: the whole value becomes a pseudonym.
+    Secret(Secret),
+    /// A URL: secret query parameters, then the free-text scan.
+    Url,
+    /// Anything else: the free-text scan.
+    Plain,
+}
+
+/// API key headers that the name rule alone would call tokens (`x-auth-token`) or not see.
+const API_KEY_HEADERS: &[&[u8]] = &[
+    b"xapikey",
+    b"apikey",
+    b"xauthtoken",
+    b"xaccesstoken",
+    b"xapitoken",
+    b"ocpapimsubscriptionkey",
+    b"xfunctionskey",
+];
+
+/// The rule for a request header, by its (lower-case) name.
+pub(super) fn header_rule(name: &[u8]) -> NameRule {
+    let mut buf = [0u8; JOINED_BYTES_MAX];
+    if let Some(n) = joined_lower(name, &mut buf) {
+        let joined = &buf[..n];
+        match joined {
+            b"cookie" | b"cookie2" => return NameRule::Cookie,
+            b"setcookie" | b"setcookie2" => return NameRule::SetCookie,
+            _ => {}
+        }
+        if has_word(name, b"authorization") {
+            return NameRule::Authorization;
+        }
+        if API_KEY_HEADERS.contains(&joined) || joined.ends_with(b"apikey") {
+            return NameRule::ApiKey;
+        }
+    }
+    if has_word(name, b"authorization") {
+        return NameRule::Authorization;
+    }
+    if let Some(class) = classify(name) {
+        return NameRule::Secret(class);
+    }
+    if is_url_name(name) {
+        return NameRule::Url;
+    }
+    NameRule::Plain
+}
+
+/// The rule for a label: as for a header of that name, except that a label is never taken
+/// for the request's own API key.
+pub(super) fn label_rule(name: &[u8]) -> NameRule {
+    match header_rule(name) {
+        NameRule::ApiKey => NameRule::Secret(classify(name).unwrap_or(Secret::Key)),
+        rule => rule,
+    }
+}
+
+/// Names whose values are URLs or request lines (`referer`, `request_uri`, `location`).
+fn is_url_name(name: &[u8]) -> bool {
+    let mut url = false;
+    for_each_word(name, |w| {
+        url |= matches!(
+            w,
+            b"url"
+                | b"uri"
+                | b"referer"
+                | b"referrer"
+                | b"location"
+                | b"href"
+                | b"redirect"
+                | b"request"
+                | b"path"
+                | b"link"
+        ) || w.ends_with(b"url")
+            || w.ends_with(b"uri");
+    });
+    url
+}
+
+/// Cookie names that carry a session: `session`, `sessionid`, `sid`, `jsessionid`,
+/// `phpsessid`, `connect.sid`, `_session`, and any name containing `session`.
+pub(super) fn is_session_cookie(name: &[u8]) -> bool {
+    if name.windows(7).any(|w| w.eq_ignore_ascii_case(b"session")) {
+        return true;
+    }
+    let mut found = false;
+    for_each_word(name, |w| found |= w == b"sid" || w.ends_with(b"sessid"));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_as_words_not_substrings() {
+        let secret = [
+            ("password", Secret::Password),
+            ("user[password]", Secret::Password),
+            ("password_confirmation", Secret::Password),
+            ("newPassword", Secret::Password),
+            ("pwd", Secret::Password),
+            ("api_key", Secret::Key),
+            ("x-api-key", Secret::Key),
+            ("apiKey", Secret::Key),
+            ("APIKEY", Secret::Key),
+            ("secret_key", Secret::Key),
+            ("key", Secret::Key),
+            ("client_secret", Secret::Other),
+            ("clientSecret", Secret::Other),
+            ("refresh_token", Secret::Token),
+            ("id_token", Secret::Token),
+            ("accesstoken", Secret::Token),
+            ("csrftoken", Secret::Token),
+            ("auth", Secret::Token),
+            ("jsessionid", Secret::Session),
+            ("PHPSESSID", Secret::Session),
+            ("connect.sid", Secret::Session),
+            ("session_token", Secret::Token),
+            ("X-Amz-Signature", Secret::Signature),
+            ("sig", Secret::Signature),
+            ("code", Secret::Code),
+            ("auth_code", Secret::Code),
+            ("verificationCode", Secret::Code),
+            ("code_verifier", Secret::Code),
+            ("otp", Secret::Code),
+            ("card_number", Secret::Card),
+            ("cvv", Secret::Card),
+            ("X-Amz-Credential", Secret::Other),
+        ];
+        for (name, want) in secret {
+            assert_eq!(classify(name.as_bytes()), Some(want), "{name}");
+        }
+        let ordinary = [
+            "monkey",
+            "keyboard",
+            "author",
+            "authority",
+            "passenger",
+            "compass",
+            "design",
+            "signal",
+            "tokenizer",
+            "possession",
+            "country_code",
+            "status_code",
+            "zipcode",
+            "code_challenge",
+            "secretary",
+            "page",
+            "q",
+            "side",
+            "",
+        ];
+        for name in ordinary {
+            assert_eq!(classify(name.as_bytes()), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn query_names_are_percent_decoded() {
+        assert_eq!(classify_encoded(b"api%5Fkey"), Some(Secret::Key));
+        assert_eq!(classify_encoded(b"user%5Bpassword%5D"), Some(Secret::Password));
+        assert_eq!(classify_encoded(b"mon%6Bey"), None);
+    }
+
+    #[test]
+    fn header_rules() {
+        assert_eq!(header_rule(b"authorization"), NameRule::Authorization);
+        assert_eq!(header_rule(b"proxy-authorization"), NameRule::Authorization);
+        assert_eq!(header_rule(b"cookie"), NameRule::Cookie);
+        assert_eq!(header_rule(b"set-cookie"), NameRule::SetCookie);
+        assert_eq!(header_rule(b"x-api-key"), NameRule::ApiKey);
+        assert_eq!(header_rule(b"x-auth-token"), NameRule::ApiKey);
+        assert_eq!(header_rule(b"x-goog-api-key"), NameRule::ApiKey);
+        assert_eq!(header_rule(b"x-csrf-token"), NameRule::Secret(Secret::Token));
+        assert_eq!(header_rule(b"x-hub-signature-256"), NameRule::Secret(Secret::Signature));
+        assert_eq!(header_rule(b"referer"), NameRule::Url);
+        assert_eq!(header_rule(b"x-original-uri"), NameRule::Url);
+        assert_eq!(header_rule(b":authority"), NameRule::Plain);
+        assert_eq!(header_rule(b"user-agent"), NameRule::Plain);
+        assert_eq!(header_rule(b"keep-alive"), NameRule::Plain);
+        assert_eq!(label_rule(b"x-api-key"), NameRule::Secret(Secret::Key));
+    }
+
+    #[test]
+    fn session_cookies() {
+        for name in ["session", "sessionid", "sid", "JSESSIONID", "PHPSESSID", "connect.sid"] {
+            assert!(is_session_cookie(name.as_bytes()), "{name}");
+        }
+        for name in ["_session", "laravel_session", "ASP.NET_SessionId", "__Host-session"] {
+            assert!(is_session_cookie(name.as_bytes()), "{name}");
+        }
+        for name in ["theme", "lang", "side", "_ga"] {
+            assert!(!is_session_cookie(name.as_bytes()), "{name}");
+        }
+    }
+}

@@ -1,0 +1,584 @@
+//! The free-text scan: secrets found by their shape or by the name before them, anywhere in a
+//! string. Each finder is behind a cheap prefilter so that the common string (a path, a user
+//! agent) costs one pass of SIMD searches and no allocation.
+
+use super::edits::{
+    is_masked, is_pseudonym, pseudonym_at, pseudonym_spans, Edit, Found, PRIORITY_SHAPE,
+    PRIORITY_TEXT_NAMED,
+};
+use super::names::{classify, Secret};
+use super::Redactor;
+use aho_corasick::{AhoCorasick, MatchKind};
+use memchr::{memchr, memchr2, memchr2_iter, memmem};
+use std::sync::LazyLock;
+
+/// The shortest string that can hold anything this scan finds (`pwd=x`); shorter strings are
+/// returned untouched without looking.
+const SECRET_BYTES_MIN: usize = 5;
+
+/// Card numbers have 13 to 19 digits (ISO/IEC 7812).
+const CARD_DIGITS_MIN: usize = 13;
+const CARD_DIGITS_MAX: usize = 19;
+/// Digit groups looked at in one separated run (`4111 1111 1111 1111` is four); a longer run
+/// is cut, and the rest scanned as a new run.
+const CARD_GROUPS_MAX: usize = 16;
+
+/// How far back a name is looked for before `=` or `:`; longer names are not names.
+const NAME_BYTES_MAX: usize = 128;
+/// Spaces allowed between a name, its `=` or `:`, and its value (`"token" : "x"`).
+const GAP_BYTES_MAX: usize = 8;
+/// How far a private key block's label may run (`-----BEGIN ENCRYPTED PRIVATE KEY-----`).
+const PEM_LABEL_BYTES_MAX: usize = 80;
+
+/// Shortest header segment of a JWT (`eyJ` + 7: `{"alg":…` needs more than that).
+const JWT_HEADER_BYTES_MIN: usize = 10;
+/// Shortest payload segment (`e30` is `{}`).
+const JWT_PAYLOAD_BYTES_MIN: usize = 3;
+/// JWS has 3 segments, JWE 5.
+const JWT_SEGMENTS_MAX: usize = 5;
+
+/// The characters that may follow a key prefix.
+#[derive(Clone, Copy)]
+enum Body {
+    /// `[0-9A-Z]` (AWS access key ids).
+    Upper,
+    /// `[0-9A-Za-z]`.
+    Alnum,
+    /// `[0-9A-Za-z_]`.
+    AlnumUnderscore,
+    /// `[0-9A-Za-z-]` (Slack).
+    AlnumDash,
+    /// `[0-9A-Za-z_-]` (base64url).
+    Base64Url,
+    /// A JSON Web Token from its `eyJ`.
+    Jwt,
+    /// A PEM private key block from its `-----BEGIN`.
+    Pem,
+}
+
+/// A well-known secret shape: a literal prefix, then at least `min` body characters.
+struct Shape {
+    prefix: &'static str,
+    body: Body,
+    min: usize,
+}
+
+const fn shape(prefix: &'static str, body: Body, min: usize) -> Shape {
+    Shape { prefix, body, min }
+}
+
+const SHAPES: &[Shape] = &[
+    shape("eyJ", Body::Jwt, 0),
+    // AWS access key ids (long-lived and temporary).
+    shape("AKIA", Body::Upper, 16),
+    shape("ASIA", Body::Upper, 16),
+    // Google API keys: `AIza` + 35.
+    shape("AIza", Body::Base64Url, 35),
+    // Stripe secret, restricted and webhook-signing keys.
+    shape("sk_live_", Body::Alnum, 16),
+    shape("sk_test_", Body::Alnum, 16),
+    shape("rk_live_", Body::Alnum, 16),
+    shape("rk_test_", Body::Alnum, 16),
+    shape("whsec_", Body::Alnum, 16),
+    // GitHub tokens (36 after the prefix today; 20 leaves room for older ones).
+    shape("ghp_", Body::Alnum, 20),
+    shape("gho_", Body::Alnum, 20),
+    shape("ghs_", Body::Alnum, 20),
+    shape("ghu_", Body::Alnum, 20),
+    shape("ghr_", Body::Alnum, 20),
+    shape("github_pat_", Body::AlnumUnderscore, 22),
+    // GitLab personal access tokens.
+    shape("glpat-", Body::Base64Url, 20),
+    // Slack tokens.
+    shape("xoxa-", Body::AlnumDash, 10),
+    shape("xoxb-", Body::AlnumDash, 10),
+    shape("xoxp-", Body::AlnumDash, 10),
+    shape("xoxr-", Body::AlnumDash, 10),
+    shape("xoxs-", Body::AlnumDash, 10),
+    // npm access tokens.
+    shape("npm_", Body::Alnum, 36),
+    shape("-----BEGIN", Body::Pem, 0),
+];
+
+/// One automaton over every prefix: Teddy (SIMD) finds candidates, the body check confirms.
+static SHAPE_PREFIXES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(SHAPES.iter().map(|s| s.prefix))
+        .expect("the shape prefixes are a valid automaton")
+});
+
+/// Scans `s` and pushes an edit for every secret found.
+///
+/// Shapes and cards are found first; named values then treat their spans, and pseudonyms
+/// already in the text, as opaque: a name is what follows the last of them, and an unquoted
+/// value runs on through them. The first pass sees a secret where the second sees its
+/// pseudonym, so both read the same names and values, which keeps redaction idempotent.
+pub(super) fn scan(r: &Redactor, s: &str, out: &mut Vec<Edit>) {
+    let b = s.as_bytes();
+    if b.len() < SECRET_BYTES_MIN {
+        return;
+    }
+    let first = out.len();
+    shapes(r, b, out);
+    if b.len() >= CARD_DIGITS_MIN
+        && b.iter().filter(|c| c.is_ascii_digit()).count() >= CARD_DIGITS_MIN
+    {
+        cards(r, b, out);
+    }
+    if memchr2(b'=', b':', b).is_some() {
+        let mut opaque: Vec<(usize, usize)> =
+            out[first..].iter().map(|e| (e.start, e.end)).collect();
+        if memchr(b'_', b).is_some() {
+            opaque.extend(pseudonym_spans(b));
+        }
+        opaque.sort_unstable();
+        named_values(r, b, &opaque, out);
+        if memchr(b'@', b).is_some() {
+            url_userinfo(r, b, out);
+        }
+    }
+}
+
+fn push(
+    r: &Redactor,
+    b: &[u8],
+    start: usize,
+    end: usize,
+    priority: u8,
+    found: Found,
+    kind: &'static str,
+    out: &mut Vec<Edit>,
+) {
+    let replacement = r.pseudonym_bytes(kind, &b[start..end]);
+    out.push(Edit { start, end, priority, found, kind: Some(kind), replacement });
+}
+
+// ---------------------------------------------------------------------------------------------
+// `name=value`, `name: value`, `"name": "value"`
+
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'[' | b']')
+}
+
+/// Where an unquoted value ends. Passwords may hold these characters too; stopping early
+/// would show the rest, so the list keeps to what ends a value in query strings, JSON, logfmt
+/// and header-like text.
+pub(super) fn is_value_end(c: u8) -> bool {
+    c <= b' '
+        || c == 0x7f
+        || matches!(c, b'&' | b',' | b';' | b'"' | b'\'' | b'}' | b']' | b')' | b'<' | b'>' | b'|')
+}
+
+/// The name just before the `=` or `:` at `p`: bare (`token=`) or quoted (`"token":`), and
+/// only what follows the last opaque span in it.
+fn name_before<'b>(b: &'b [u8], p: usize, opaque: &[(usize, usize)]) -> Option<&'b [u8]> {
+    let mut end = p;
+    while end > 0 && p - end < GAP_BYTES_MAX && matches!(b[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    let mut start = match end.checked_sub(1).map(|i| b[i]) {
+        Some(q @ (b'"' | b'\'')) => {
+            let close = end - 1;
+            let from = close.saturating_sub(NAME_BYTES_MAX);
+            from + memchr::memrchr(q, &b[from..close])? + 1
+        }
+        _ => {
+            let mut start = end;
+            while start > 0 && end - start < NAME_BYTES_MAX && is_name_byte(b[start - 1]) {
+                start -= 1;
+            }
+            start
+        }
+    };
+    for &(_, oe) in opaque.iter().take_while(|(os, _)| *os < end) {
+        if oe > start {
+            start = oe.min(end);
+        }
+    }
+    let name = &b[start..end];
+    (!name.is_empty()).then_some(name)
+}
+
+/// The end of the opaque span that `at` is strictly inside, if any.
+fn inside_opaque(opaque: &[(usize, usize)], at: usize) -> Option<usize> {
+    opaque.iter().take_while(|(os, _)| *os < at).filter(|(_, oe)| *oe > at).map(|(_, oe)| *oe).max()
+}
+
+/// Where an unquoted value from `start` ends: at a value end that is not inside an opaque
+/// span (a card's spaces, a private key block's lines belong to the value).
+fn unquoted_end(b: &[u8], start: usize, opaque: &[(usize, usize)]) -> usize {
+    let mut end = start;
+    loop {
+        end += b[end..].iter().position(|&c| is_value_end(c)).unwrap_or(b.len() - end);
+        match inside_opaque(opaque, end) {
+            Some(oe) if oe > end => end = oe,
+            _ => return end,
+        }
+    }
+}
+
+/// A value after `=` or `:`: `start..end` is what to hide, `resume` where scanning goes on.
+struct ValueSpan {
+    start: usize,
+    end: usize,
+    resume: usize,
+    quoted: bool,
+}
+
+fn value_after(b: &[u8], mut i: usize, opaque: &[(usize, usize)]) -> Option<ValueSpan> {
+    let gap_end = (i + GAP_BYTES_MAX).min(b.len());
+    while i < gap_end && matches!(b[i], b' ' | b'\t') {
+        i += 1;
+    }
+    match *b.get(i)? {
+        q @ (b'"' | b'\'') => {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != q {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            let end = j.min(b.len());
+            Some(ValueSpan { start: i + 1, end, resume: end + 1, quoted: true })
+        }
+        // JSON inside a JSON string: `\"token\":\"x\"`.
+        b'\\' if b.get(i + 1) == Some(&b'"') => {
+            let start = i + 2;
+            let end = memmem::find(&b[start..], b"\\\"").map_or(b.len(), |k| start + k);
+            Some(ValueSpan { start, end, resume: end + 2, quoted: true })
+        }
+        // A nested object or list: its own names are looked at one by one.
+        b'{' | b'[' | b'=' | b':' => None,
+        _ => {
+            let end = unquoted_end(b, i, opaque);
+            Some(ValueSpan { start: i, end, resume: end, quoted: false })
+        }
+    }
+}
+
+/// `Bearer`, `Basic`, `Token`, `Digest` before credentials: the scheme stays readable.
+fn scheme_kind(word: &[u8]) -> Option<&'static str> {
+    if word.eq_ignore_ascii_case(b"bearer") || word.eq_ignore_ascii_case(b"token") {
+        Some("tok")
+    } else if word.eq_ignore_ascii_case(b"basic") {
+        Some("pwd")
+    } else if word.eq_ignore_ascii_case(b"digest") {
+        Some("cred")
+    } else {
+        None
+    }
+}
+
+/// JSON and config literals that are no secret even under a secret name.
+fn is_literal(v: &[u8]) -> bool {
+    [&b"null"[..], b"true", b"false", b"undefined", b"none", b"nil"]
+        .iter()
+        .any(|l| v.eq_ignore_ascii_case(l))
+}
+
+fn named_values(r: &Redactor, b: &[u8], opaque: &[(usize, usize)], out: &mut Vec<Edit>) {
+    let mut next = 0;
+    for p in memchr2_iter(b'=', b':', b) {
+        if p < next || inside_opaque(opaque, p).is_some() {
+            continue;
+        }
+        let Some(name) = name_before(b, p, opaque) else { continue };
+        let Some(class) = classify(name) else { continue };
+        let Some(mut v) = value_after(b, p + 1, opaque) else { continue };
+        next = v.resume;
+        let mut kind = class.kind();
+        // `Authorization: Bearer x` or `"authorization": "Basic x"`.
+        let first_word_end =
+            b[v.start..v.end].iter().position(|&c| c == b' ').map_or(v.end, |k| v.start + k);
+        if let Some(scheme) = scheme_kind(&b[v.start..first_word_end]) {
+            let mut cred = first_word_end;
+            if !v.quoted {
+                // The unquoted value stopped at the space; the credentials are the next word.
+                while cred < b.len() && cred - first_word_end < GAP_BYTES_MAX && b[cred] == b' ' {
+                    cred += 1;
+                }
+                let end = unquoted_end(b, cred, opaque);
+                v.end = end;
+                next = end;
+            } else {
+                while cred < v.end && b[cred] == b' ' {
+                    cred += 1;
+                }
+            }
+            if cred < v.end {
+                v.start = cred;
+                kind = scheme;
+            }
+        }
+        let value = &b[v.start..v.end];
+        if value.is_empty()
+            || is_pseudonym(value)
+            || is_masked(&super::url::percent_decode(value, false))
+            || (!v.quoted && is_literal(value))
+        {
+            continue;
+        }
+        push(r, b, v.start, v.end, PRIORITY_TEXT_NAMED, Found::Named, kind, out);
+    }
+}
+
+/// `scheme://user:password@host`: the password.
+fn url_userinfo(r: &Redactor, b: &[u8], out: &mut Vec<Edit>) {
+    for m in memmem::find_iter(b, b"://") {
+        let start = m + 3;
+        let len = b[start..]
+            .iter()
+            .position(|&c| matches!(c, b'/' | b'?' | b'#') || is_value_end(c))
+            .unwrap_or(b.len() - start);
+        let authority = &b[start..start + len];
+        let Some(at) = memchr::memrchr(b'@', authority) else { continue };
+        let Some(colon) = memchr(b':', &authority[..at]) else { continue };
+        let (ps, pe) = (start + colon + 1, start + at);
+        if ps < pe && !is_pseudonym(&b[ps..pe]) {
+            push(r, b, ps, pe, PRIORITY_TEXT_NAMED, Found::Named, Secret::Password.kind(), out);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key shapes and JWTs
+
+fn run_len(b: &[u8], from: usize, ok: impl Fn(u8) -> bool) -> usize {
+    b[from..].iter().position(|&c| !ok(c)).unwrap_or(b.len() - from)
+}
+
+fn is_base64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+/// The end of a JWT starting at `start` (on its `eyJ`), or `None` when it is not one:
+/// `header.payload.signature` (signature may be empty), up to five segments (JWE), or a
+/// token cut after its payload when that payload is JSON too (`eyJ…`).
+fn jwt_end(b: &[u8], start: usize) -> Option<usize> {
+    let header_end = start + run_len(b, start, is_base64url);
+    if header_end - start < JWT_HEADER_BYTES_MIN || b.get(header_end) != Some(&b'.') {
+        return None;
+    }
+    let payload_start = header_end + 1;
+    let mut end = payload_start + run_len(b, payload_start, is_base64url);
+    if end - payload_start < JWT_PAYLOAD_BYTES_MIN {
+        return None;
+    }
+    let mut segments = 2;
+    while segments < JWT_SEGMENTS_MAX && b.get(end) == Some(&b'.') {
+        let next = end + 1 + run_len(b, end + 1, is_base64url);
+        if next == end + 1 {
+            if segments == 2 {
+                // An unsecured JWT (`alg: none`) ends with its empty signature's dot.
+                end += 1;
+                segments += 1;
+            }
+            break;
+        }
+        end = next;
+        segments += 1;
+    }
+    (segments > 2 || b[payload_start..].starts_with(b"eyJ")).then_some(end)
+}
+
+/// The end of a private key block starting at `start` (on `-----BEGIN`); a block cut off
+/// before its `-----END` runs to the end of the string.
+fn pem_end(b: &[u8], start: usize) -> Option<usize> {
+    let label_start = start + "-----BEGIN".len();
+    let window = &b[label_start..(label_start + PEM_LABEL_BYTES_MAX).min(b.len())];
+    let label_len = memmem::find(window, b"-----")?;
+    memmem::find(&window[..label_len], b"PRIVATE")?;
+    let body = label_start + label_len + 5;
+    let Some(end_at) = memmem::find(&b[body..], b"-----END").map(|k| body + k) else {
+        return Some(b.len());
+    };
+    let after = end_at + "-----END".len();
+    let tail = &b[after..(after + PEM_LABEL_BYTES_MAX).min(b.len())];
+    Some(memmem::find(tail, b"-----").map_or(b.len(), |k| after + k + 5))
+}
+
+/// Where the first pseudonym at or after `from` starts (or the end of `b`). A shape's body
+/// stops there, so that text glued to a pseudonym (`sk_live_abc` + `key_…`) reads the same
+/// after redaction as before it.
+fn next_pseudonym(b: &[u8], from: usize) -> usize {
+    memchr::memchr_iter(b'_', &b[from..])
+        .filter_map(|k| pseudonym_at(b, from + k))
+        .map(|(start, _)| start)
+        .find(|&start| start >= from)
+        .unwrap_or(b.len())
+}
+
+fn shapes(r: &Redactor, b: &[u8], out: &mut Vec<Edit>) {
+    let mut covered = 0;
+    for m in SHAPE_PREFIXES.find_iter(b) {
+        if m.start() < covered {
+            continue;
+        }
+        let b = &b[..next_pseudonym(b, m.start())];
+        if b.len() < m.end() {
+            continue;
+        }
+        let shape = &SHAPES[m.pattern().as_usize()];
+        let end = match shape.body {
+            Body::Jwt => jwt_end(b, m.start()),
+            Body::Pem => pem_end(b, m.start()),
+            body => {
+                let ok = |c: u8| match body {
+                    Body::Upper => c.is_ascii_uppercase() || c.is_ascii_digit(),
+                    Body::Alnum => c.is_ascii_alphanumeric(),
+                    Body::AlnumUnderscore => c.is_ascii_alphanumeric() || c == b'_',
+                    Body::AlnumDash => c.is_ascii_alphanumeric() || c == b'-',
+                    Body::Base64Url | Body::Jwt | Body::Pem => is_base64url(c),
+                };
+                let n = run_len(b, m.end(), ok);
+                (n >= shape.min).then_some(m.end() + n)
+            }
+        };
+        let Some(end) = end else { continue };
+        let (found, kind) = match shape.body {
+            Body::Jwt => (Found::Jwt, "jwt"),
+            _ => (Found::KeyShape, "key"),
+        };
+        push(r, b, m.start(), end, PRIORITY_SHAPE, found, kind, out);
+        covered = end;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payment card numbers
+
+/// Letters, digits and `_` glue a digit run into a word (a hex id, a pseudonym, `id_123…`),
+/// which is then not a card number.
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Luhn's check over ASCII digits.
+fn luhn_ok(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d - b'0');
+            if i % 2 == 1 {
+                let d2 = d * 2;
+                if d2 > 9 {
+                    d2 - 9
+                } else {
+                    d2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// 13–19 digits, a payment-card major industry identifier (2 Mastercard, 3 Amex/JCB/Diners,
+/// 4 Visa, 5 Mastercard/Maestro, 6 Discover/UnionPay/Maestro) and Luhn-valid. The first digit
+/// rule keeps epoch timestamps in ms, µs and ns (which start with 1) out.
+fn is_card(digits: &[u8]) -> bool {
+    (CARD_DIGITS_MIN..=CARD_DIGITS_MAX).contains(&digits.len())
+        && matches!(digits[0], b'2'..=b'6')
+        && luhn_ok(digits)
+}
+
+/// Digit runs with single-space or single-dash separators (one kind per run), not glued to a
+/// word, looked at group window by group window: the longest card number from each group on.
+fn cards(r: &Redactor, b: &[u8], out: &mut Vec<Edit>) {
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        if i > 0 && is_word_byte(b[i - 1]) {
+            while i < b.len() && is_word_byte(b[i]) {
+                i += 1;
+            }
+            continue;
+        }
+        let mut groups = [(0usize, 0usize); CARD_GROUPS_MAX];
+        let mut n = 0;
+        let mut sep = None;
+        let mut j = i;
+        // Whether the run stopped on a group that may begin another run (a different
+        // separator, or the group cap): `42 4000-0000-0000-0002` is two runs sharing `4000`.
+        let overlaps_next;
+        loop {
+            let start = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            groups[n] = (start, j);
+            n += 1;
+            let next_sep = b.get(j).copied().filter(|c| matches!(c, b' ' | b'-'));
+            let more = next_sep.is_some() && b.get(j + 1).is_some_and(u8::is_ascii_digit);
+            if more && n < CARD_GROUPS_MAX && (sep.is_none() || sep == next_sep) {
+                sep = next_sep;
+                j += 1;
+                continue;
+            }
+            overlaps_next = more && n > 1;
+            break;
+        }
+        let last_start = groups[n - 1].0;
+        // A last group glued to letters is part of a word, not of a card number.
+        if j < b.len() && is_word_byte(b[j]) {
+            n -= 1;
+        }
+        card_windows(r, b, &groups[..n], out);
+        i = if overlaps_next { last_start } else { j };
+    }
+}
+
+fn card_windows(r: &Redactor, b: &[u8], groups: &[(usize, usize)], out: &mut Vec<Edit>) {
+    let mut digits = [0u8; CARD_DIGITS_MAX];
+    let mut first = 0;
+    while first < groups.len() {
+        let mut best = None;
+        let mut count = 0;
+        for (last, &(gs, ge)) in groups.iter().enumerate().skip(first) {
+            if count + (ge - gs) > CARD_DIGITS_MAX {
+                break;
+            }
+            digits[count..count + ge - gs].copy_from_slice(&b[gs..ge]);
+            count += ge - gs;
+            if is_card(&digits[..count]) {
+                best = Some(last);
+            }
+        }
+        match best {
+            Some(last) => {
+                let (start, end) = (groups[first].0, groups[last].1);
+                push(r, b, start, end, PRIORITY_SHAPE, Found::Card, "card", out);
+                first = last + 1;
+            }
+            None => first += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn() {
+        assert!(luhn_ok(b"4111111111111111"));
+        assert!(luhn_ok(b"378282246310005"));
+        assert!(!luhn_ok(b"4111111111111112"));
+        assert!(!is_card(b"1700000000000")); // a timestamp in ms, whatever its check digit
+    }
+
+    #[test]
+    fn jwt_bounds() {
+        let t = b"x eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln y";
+        assert_eq!(jwt_end(t, 2), Some(t.len() - 2));
+        let unsecured = b"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.";
+        assert_eq!(jwt_end(unsecured, 0), Some(unsecured.len()));
+        assert_eq!(jwt_end(b"eyJhbGciOiJIUzI1NiJ9.json", 0), None);
+        assert_eq!(jwt_end(b"eyJ.a.b", 0), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! The HTTP request line (`GET /a?b=c HTTP/1.1`) and request targets, split into ECS fields.
+//! Percent-encoding is kept as logged: detection wants to see what the client sent.
+
+use super::addr::host_of_authority;
+use super::unescape::LineText;
+use apiwatch_core::EventData;
+use memchr::{memchr, memrchr};
+
+/// Longest method accepted; real ones are short, and a long "method" is a junk line.
+const METHOD_BYTES_MAX: usize = 32;
+
+/// Longest URI scheme recognised in an absolute-form target (`https`, `wss`, …).
+const SCHEME_BYTES_MAX: usize = 16;
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Sets method, path, query, version (and the domain of an absolute-form target) from a
+/// request line. A line that is not `METHOD target [HTTP/x]` (`-`, empty, `hello`, TLS bytes
+/// sent to a plain-text port) sets nothing: the event still says who got which status.
+pub(crate) fn apply_request(ev: &mut EventData, t: &LineText<'_>, raw: &[u8]) {
+    // The method is short: look for its end only where it can be.
+    let head = &raw[..raw.len().min(METHOD_BYTES_MAX + 1)];
+    let Some(sp) = head.iter().position(|&b| b == b' ') else { return };
+    let method = &raw[..sp];
+    if method.len() > METHOD_BYTES_MAX
+        || method == b"-"
+        || !method.iter().all(|&b| is_token_byte(b))
+    {
+        return;
+    }
+    ev.http_method = Some(t.text(method));
+    let rest = &raw[sp + 1..];
+    let (target, version) = match memrchr(b' ', rest) {
+        Some(sp2) if rest[sp2 + 1..].starts_with(b"HTTP/") => (&rest[..sp2], &rest[sp2 + 6..]),
+        _ if rest.starts_with(b"HTTP/") => (&rest[..0], &rest[5..]),
+        _ => (rest, &rest[..0]),
+    };
+    if !version.is_empty() {
+        ev.http_version = Some(t.text(version));
+    }
+    if !target.is_empty() && target != b"-" {
+        apply_target(ev, t, method == b"CONNECT", target);
+    }
+}
+
+/// Sets path and query (and the domain, for `scheme://authority/…` and CONNECT's
+/// `host:port`) from a request target. A domain already set (from a virtual-host field) wins.
+pub(crate) fn apply_target(ev: &mut EventData, t: &LineText<'_>, is_connect: bool, target: &[u8]) {
+    if let Some(after_scheme) = strip_scheme(target) {
+        let end = after_scheme
+            .iter()
+            .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(after_scheme.len());
+        let authority = &after_scheme[..end];
+        // Credentials in `user:pass@host` stay out of url.domain.
+        let host_port = match memrchr(b'@', authority) {
+            Some(at) => &authority[at + 1..],
+            None => authority,
+        };
+        set_domain(ev, t, host_port);
+        apply_path_and_query(ev, t, &after_scheme[end..]);
+    } else if is_connect {
+        set_domain(ev, t, target);
+    } else {
+        apply_path_and_query(ev, t, target);
+    }
+}
+
+fn set_domain(ev: &mut EventData, t: &LineText<'_>, authority: &[u8]) {
+    let host = host_of_authority(authority);
+    if ev.url_domain.is_none() && !host.is_empty() {
+        ev.url_domain = Some(t.text(host));
+    }
+}
+
+/// `/path?query` into `url.path` and `url.query` (ECS: a `?` with nothing after it is an
+/// empty query, no `?` is no query).
+pub(crate) fn apply_path_and_query(ev: &mut EventData, t: &LineText<'_>, target: &[u8]) {
+    let (path, query) = match memchr(b'?', target) {
+        Some(q) => (&target[..q], Some(&target[q + 1..])),
+        None => (target, None),
+    };
+    if !path.is_empty() {
+        ev.url_path = Some(t.text(path));
+    }
+    if let Some(q) = query {
+        ev.url_query = Some(t.text(q));
+    }
+}
+
+/// `http://…` (any alphabetic scheme) without its scheme, or `None`.
+fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
+    let head = &target[..target.len().min(SCHEME_BYTES_MAX + 1)];
+    let colon = head.iter().position(|&b| b == b':')?;
+    let scheme = &target[..colon];
+    let ok = !scheme.is_empty()
+        && scheme[0].is_ascii_alphabetic()
+        && scheme.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if ok {
+        target[colon + 1..].strip_prefix(b"//")
+    } else {
+        None
+    }
+}
+
+/// `HTTP/1.1` → `1.1` (ECS `http.version`); other protocol names are kept whole.
+pub(crate) fn version_of_protocol(t: &LineText<'_>, raw: &[u8]) -> Option<String> {
+    match raw.strip_prefix(b"HTTP/") {
+        Some(v) if !v.is_empty() => Some(t.text(v)),
+        _ if raw.is_empty() || raw == b"-" => None,
+        _ => Some(t.text(raw)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(raw: &str) -> EventData {
+        let mut ev = EventData::default();
+        apply_request(&mut ev, &LineText::new(raw.as_bytes()), raw.as_bytes());
+        ev
+    }
+
+    #[test]
+    fn request_lines_split_into_fields() {
+        let ev = req("GET /a%20b?c=d&e HTTP/1.1");
+        assert_eq!(ev.http_method.as_deref(), Some("GET"));
+        assert_eq!(ev.url_path.as_deref(), Some("/a%20b"));
+        assert_eq!(ev.url_query.as_deref(), Some("c=d&e"));
+        assert_eq!(ev.http_version.as_deref(), Some("1.1"));
+        let ev = req("GET /x? HTTP/1.0");
+        assert_eq!(ev.url_query.as_deref(), Some(""));
+        let ev = req("GET /with space HTTP/1.1");
+        assert_eq!(ev.url_path.as_deref(), Some("/with space"));
+        let ev = req("GET /");
+        assert_eq!((ev.url_path.as_deref(), ev.http_version), (Some("/"), None));
+        let ev = req("GET https://user:pw@www.example.com:443/p?q HTTP/2.0");
+        assert_eq!(ev.url_domain.as_deref(), Some("www.example.com"));
+        assert_eq!(ev.url_path.as_deref(), Some("/p"));
+        assert_eq!(ev.url_query.as_deref(), Some("q"));
+        let ev = req("CONNECT example.com:443 HTTP/1.1");
+        assert_eq!((ev.url_domain.as_deref(), ev.url_path), (Some("example.com"), None));
+        for junk in ["-", "", "hello", "- - - ", "\\x16\\x03\\x01", "G\"T / HTTP/1.1"] {
+            assert_eq!(req(junk), EventData::default(), "{junk}");
+        }
+        let ev = req("GET HTTP/1.1");
+        assert_eq!((ev.url_path, ev.http_version.as_deref()), (None, Some("1.1")));
+        assert_eq!(version_of_protocol(&LineText::new(b""), b"HTTP/2"), Some("2".to_string()));
+        assert_eq!(version_of_protocol(&LineText::new(b""), b"-"), None);
+    }
+}
