@@ -1,3 +1,40 @@
-fn main() {
-    println!("apiwatch: the replay command is being written");
+//! The apiwatch command: thin wiring of the library crates (see ARCHITECTURE.md).
+#![forbid(unsafe_code)]
+
+mod cli;
+mod config;
+mod demo;
+mod input;
+mod key;
+mod pipeline;
+mod replay;
+mod rules_cmd;
+mod summary;
+
+use std::process::ExitCode;
+
+/// Exit statuses, as documented in the README.
+pub mod exit {
+    /// Done, alerts or not.
+    pub const OK: u8 = 0;
+    /// Bad usage or configuration.
+    pub const USAGE: u8 = 1;
+    /// An input could not be read.
+    pub const INPUT: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::parse() {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
+    match cli::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            // Errors carry file/line/field context; they never carry event content, and what
+            // they print is escaped for the terminal.
+            eprintln!("error: {}", apiwatch_core::escape::for_terminal(&format!("{e:#}")));
+            ExitCode::from(exit::USAGE)
+        }
+    }
 }

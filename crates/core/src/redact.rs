@@ -290,16 +290,18 @@ impl Pass<'_> {
     /// `url.query`: the request's own query string, without `?`.
     fn query<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
         let mut edits = Vec::new();
-        url::query_edits(self, s, 0..s.len(), true, 0, &mut edits);
-        text::scan(self.r, s, &mut edits);
+        let mut handled = url::Handled::new();
+        url::query_edits(self, s, 0..s.len(), true, 0, &mut handled, &mut edits);
+        text::scan_skipping(self.r, s, handled.as_slice(), &mut edits);
         self.finish(s, edits)
     }
 
     /// A URL (or a request line, or a path with its query).
     fn url<'a>(&mut self, s: &'a str, set_ids: bool, depth: u8) -> Cow<'a, str> {
         let mut edits = Vec::new();
-        url::url_edits(self, s, set_ids, depth, &mut edits);
-        text::scan(self.r, s, &mut edits);
+        let mut handled = url::Handled::new();
+        url::url_edits(self, s, set_ids, depth, &mut handled, &mut edits);
+        text::scan_skipping(self.r, s, handled.as_slice(), &mut edits);
         self.finish(s, edits)
     }
 

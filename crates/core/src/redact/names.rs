@@ -115,26 +115,24 @@ fn word_class(w: &[u8]) -> Option<Secret> {
 /// English word ends with, so that `monkey` or `possession` stay ordinary.
 fn compound_class(w: &[u8]) -> Option<Secret> {
     let ends = |stems: &[&[u8]]| stems.iter().any(|s| w.ends_with(s));
-    if ends(&[b"password", b"passwd", b"passphrase", b"passcode", b"pwd"])
-        || w.starts_with(b"password")
-        || w.starts_with(b"passwd")
-    {
-        Some(Secret::Password)
-    } else if ends(&[b"apikey"]) {
-        Some(Secret::Key)
-    } else if w.strip_suffix(b"code").is_some_and(is_code_qualifier) {
-        Some(Secret::Code)
-    } else if ends(&[b"token", b"jwt"]) {
-        Some(Secret::Token)
-    } else if ends(&[b"sessionid", b"sessid"]) {
-        Some(Secret::Session)
-    } else if ends(&[b"signature"]) {
-        Some(Secret::Signature)
-    } else if ends(&[b"secret", b"credential", b"credentials"]) {
-        Some(Secret::Other)
-    } else {
-        None
+    if w.starts_with(b"password") || w.starts_with(b"passwd") {
+        return Some(Secret::Password);
     }
+    // Dispatch on the last byte: this runs for every ordinary word of every name.
+    let class = match w.last()? {
+        b'd' if ends(&[b"password", b"passwd", b"pwd"]) => Secret::Password,
+        b'd' if ends(&[b"sessionid", b"sessid"]) => Secret::Session,
+        b'e' if ends(&[b"passphrase", b"passcode"]) => Secret::Password,
+        b'e' if w.strip_suffix(b"code").is_some_and(is_code_qualifier) => Secret::Code,
+        b'e' if ends(&[b"signature"]) => Secret::Signature,
+        b'y' if ends(&[b"apikey"]) => Secret::Key,
+        b'n' if ends(&[b"token"]) => Secret::Token,
+        b't' if ends(&[b"jwt"]) => Secret::Token,
+        b't' if ends(&[b"secret"]) => Secret::Other,
+        b'l' | b's' if ends(&[b"credential", b"credentials"]) => Secret::Other,
+        _ => return None,
+    };
+    Some(class)
 }
 
 /// Words that make a neighbouring `code` a one-time secret (`auth_code`, `sms_code`).

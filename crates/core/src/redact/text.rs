@@ -30,8 +30,8 @@ const GAP_BYTES_MAX: usize = 8;
 /// How far a private key block's label may run (`-----BEGIN ENCRYPTED PRIVATE KEY-----`).
 const PEM_LABEL_BYTES_MAX: usize = 80;
 
-/// Shortest header segment of a JWT (`eyJ` + 7: `{"alg":…` needs more than that).
-const JWT_HEADER_BYTES_MIN: usize = 10;
+/// Shortest header segment of a JWT: `{"alg":"none"}` already takes 19.
+const JWT_HEADER_BYTES_MIN: usize = 16;
 /// Shortest payload segment (`e30` is `{}`).
 const JWT_PAYLOAD_BYTES_MIN: usize = 3;
 /// JWS has 3 segments, JWE 5.
@@ -90,11 +90,11 @@ const SHAPES: &[Shape] = &[
     // GitLab personal access tokens.
     shape("glpat-", Body::Base64Url, 20),
     // Slack tokens.
-    shape("xoxa-", Body::AlnumDash, 10),
-    shape("xoxb-", Body::AlnumDash, 10),
-    shape("xoxp-", Body::AlnumDash, 10),
-    shape("xoxr-", Body::AlnumDash, 10),
-    shape("xoxs-", Body::AlnumDash, 10),
+    shape("xoxa-", Body::AlnumDash, 11),
+    shape("xoxb-", Body::AlnumDash, 11),
+    shape("xoxp-", Body::AlnumDash, 11),
+    shape("xoxr-", Body::AlnumDash, 11),
+    shape("xoxs-", Body::AlnumDash, 11),
     // npm access tokens.
     shape("npm_", Body::Alnum, 36),
     shape("-----BEGIN", Body::Pem, 0),
@@ -115,15 +115,21 @@ static SHAPE_PREFIXES: LazyLock<AhoCorasick> = LazyLock::new(|| {
 /// value runs on through them. The first pass sees a secret where the second sees its
 /// pseudonym, so both read the same names and values, which keeps redaction idempotent.
 pub(super) fn scan(r: &Redactor, s: &str, out: &mut Vec<Edit>) {
+    scan_skipping(r, s, &[], out);
+}
+
+/// [`scan`], leaving alone the `=` at the positions in `handled` (sorted): the query pass has
+/// already judged the names before them.
+pub(super) fn scan_skipping(r: &Redactor, s: &str, handled: &[usize], out: &mut Vec<Edit>) {
     let b = s.as_bytes();
     if b.len() < SECRET_BYTES_MIN {
         return;
     }
     let first = out.len();
-    shapes(r, b, out);
-    if b.len() >= CARD_DIGITS_MIN
-        && b.iter().filter(|c| c.is_ascii_digit()).count() >= CARD_DIGITS_MIN
-    {
+    if might_hold_shape(b) {
+        shapes(r, b, out);
+    }
+    if might_hold_card(b) {
         cards(r, b, out);
     }
     if memchr2(b'=', b':', b).is_some() {
@@ -133,25 +139,93 @@ pub(super) fn scan(r: &Redactor, s: &str, out: &mut Vec<Edit>) {
             opaque.extend(pseudonym_spans(b));
         }
         opaque.sort_unstable();
-        named_values(r, b, &opaque, out);
+        named_values(r, b, &opaque, handled, out);
         if memchr(b'@', b).is_some() {
             url_userinfo(r, b, out);
         }
     }
 }
 
-fn push(
+/// Every shape but a private key block holds a run of at least this many base64url
+/// characters (a JWT header, `AKIA` + 16, `sk_live_` + 16, `xoxb-` + 11, …).
+const SHAPE_RUN_BYTES_MIN: usize = 16;
+
+const fn base64url_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        c += 1;
+    }
+    t
+}
+static BASE64URL: [bool; 256] = base64url_table();
+
+/// A cheap necessary condition for [`shapes`]: most strings (paths, user agents) have no
+/// run of 16 base64url characters and no `-----`, and skip the automaton.
+fn might_hold_shape(b: &[u8]) -> bool {
+    let mut run = 0;
+    for &c in b {
+        if BASE64URL[usize::from(c)] {
+            run += 1;
+            if run >= SHAPE_RUN_BYTES_MIN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    b.len() >= SHAPE_RUN_BYTES_MIN && memmem::find(b, b"-----").is_some()
+}
+
+/// A cheap necessary condition for [`cards`]: 13 digits in one run of digits and single
+/// separators. Counting digits first (which vectorizes) settles most strings.
+fn might_hold_card(b: &[u8]) -> bool {
+    if b.len() < CARD_DIGITS_MIN {
+        return false;
+    }
+    let digits: usize = b
+        .chunks(128)
+        .map(|chunk| {
+            let n = chunk.iter().fold(0u8, |n, &c| n + u8::from(c.wrapping_sub(b'0') < 10));
+            usize::from(n)
+        })
+        .sum();
+    if digits < CARD_DIGITS_MIN {
+        return false;
+    }
+    let mut run = 0;
+    let mut prev_digit = false;
+    for &c in b {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run >= CARD_DIGITS_MIN {
+                return true;
+            }
+            prev_digit = true;
+        } else {
+            if !(prev_digit && matches!(c, b' ' | b'-')) {
+                run = 0;
+            }
+            prev_digit = false;
+        }
+    }
+    false
+}
+
+/// An edit replacing `b[span]` with its pseudonym of `kind`.
+fn edit(
     r: &Redactor,
     b: &[u8],
-    start: usize,
-    end: usize,
+    span: (usize, usize),
     priority: u8,
     found: Found,
     kind: &'static str,
-    out: &mut Vec<Edit>,
-) {
+) -> Edit {
+    let (start, end) = span;
     let replacement = r.pseudonym_bytes(kind, &b[start..end]);
-    out.push(Edit { start, end, priority, found, kind: Some(kind), replacement });
+    Edit { start, end, priority, found, kind: Some(kind), replacement }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,10 +349,21 @@ fn is_literal(v: &[u8]) -> bool {
         .any(|l| v.eq_ignore_ascii_case(l))
 }
 
-fn named_values(r: &Redactor, b: &[u8], opaque: &[(usize, usize)], out: &mut Vec<Edit>) {
+fn named_values(
+    r: &Redactor,
+    b: &[u8],
+    opaque: &[(usize, usize)],
+    handled: &[usize],
+    out: &mut Vec<Edit>,
+) {
     let mut next = 0;
     for p in memchr2_iter(b'=', b':', b) {
-        if p < next || inside_opaque(opaque, p).is_some() {
+        if p < next
+            // A URL's scheme (`https://`): its userinfo is looked at by `url_userinfo`.
+            || (b[p] == b':' && b[p + 1..].starts_with(b"//"))
+            || (b[p] == b'=' && handled.binary_search(&p).is_ok())
+            || inside_opaque(opaque, p).is_some()
+        {
             continue;
         }
         let Some(name) = name_before(b, p, opaque) else { continue };
@@ -317,7 +402,7 @@ fn named_values(r: &Redactor, b: &[u8], opaque: &[(usize, usize)], out: &mut Vec
         {
             continue;
         }
-        push(r, b, v.start, v.end, PRIORITY_TEXT_NAMED, Found::Named, kind, out);
+        out.push(edit(r, b, (v.start, v.end), PRIORITY_TEXT_NAMED, Found::Named, kind));
     }
 }
 
@@ -334,7 +419,8 @@ fn url_userinfo(r: &Redactor, b: &[u8], out: &mut Vec<Edit>) {
         let Some(colon) = memchr(b':', &authority[..at]) else { continue };
         let (ps, pe) = (start + colon + 1, start + at);
         if ps < pe && !is_pseudonym(&b[ps..pe]) {
-            push(r, b, ps, pe, PRIORITY_TEXT_NAMED, Found::Named, Secret::Password.kind(), out);
+            let kind = Secret::Password.kind();
+            out.push(edit(r, b, (ps, pe), PRIORITY_TEXT_NAMED, Found::Named, kind));
         }
     }
 }
@@ -438,7 +524,7 @@ fn shapes(r: &Redactor, b: &[u8], out: &mut Vec<Edit>) {
             Body::Jwt => (Found::Jwt, "jwt"),
             _ => (Found::KeyShape, "key"),
         };
-        push(r, b, m.start(), end, PRIORITY_SHAPE, found, kind, out);
+        out.push(edit(r, b, (m.start(), end), PRIORITY_SHAPE, found, kind));
         covered = end;
     }
 }
@@ -472,7 +558,8 @@ fn luhn_ok(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    // (`is_multiple_of` is newer than the workspace's minimum Rust.)
+    sum.checked_rem(10) == Some(0)
 }
 
 /// 13–19 digits, a payment-card major industry identifier (2 Mastercard, 3 Amex/JCB/Diners,
@@ -552,7 +639,7 @@ fn card_windows(r: &Redactor, b: &[u8], groups: &[(usize, usize)], out: &mut Vec
         match best {
             Some(last) => {
                 let (start, end) = (groups[first].0, groups[last].1);
-                push(r, b, start, end, PRIORITY_SHAPE, Found::Card, "card", out);
+                out.push(edit(r, b, (start, end), PRIORITY_SHAPE, Found::Card, "card"));
                 first = last + 1;
             }
             None => first += 1,

@@ -63,12 +63,38 @@ fn percent_encode(s: &str) -> String {
 /// Whether a value may hide a secret that only decoding shows: an encoded `=`, `:`, `"` or
 /// `@` (a nested query, JSON or URL), or enough digits for a card number with encoded spaces.
 fn worth_decoding(raw: &[u8]) -> bool {
+    if memchr::memchr2(b'%', b'+', raw).is_none() {
+        return false;
+    }
     let has_escape = raw.windows(3).any(|w| {
         w[0] == b'%' && matches!(&[w[1], w[2].to_ascii_uppercase()], b"3D" | b"3A" | b"22" | b"40")
     });
-    has_escape
-        || (memchr::memchr2(b'%', b'+', raw).is_some()
-            && raw.iter().filter(|c| c.is_ascii_digit()).count() >= 13)
+    has_escape || raw.iter().filter(|c| c.is_ascii_digit()).count() >= 13
+}
+
+/// How many `=` positions a query pass remembers for the free-text scan to skip; beyond
+/// that the scan judges the names again, which costs time, not correctness.
+const HANDLED_MAX: usize = 32;
+
+/// The `=` of each `name=value` pair the query pass judged, in order.
+pub(super) struct Handled {
+    positions: [usize; HANDLED_MAX],
+    len: usize,
+}
+
+impl Handled {
+    pub(super) fn new() -> Handled {
+        Handled { positions: [0; HANDLED_MAX], len: 0 }
+    }
+    fn push(&mut self, position: usize) {
+        if self.len < HANDLED_MAX {
+            self.positions[self.len] = position;
+            self.len += 1;
+        }
+    }
+    pub(super) fn as_slice(&self) -> &[usize] {
+        &self.positions[..self.len]
+    }
 }
 
 /// Pushes edits for the query string `s[range]` (`a=1&b=2`, no `?`). `set_ids`: the query is
@@ -79,6 +105,7 @@ pub(super) fn query_edits(
     range: Range<usize>,
     set_ids: bool,
     depth: u8,
+    handled: &mut Handled,
     out: &mut Vec<Edit>,
 ) {
     let b = s.as_bytes();
@@ -86,6 +113,7 @@ pub(super) fn query_edits(
     while i < range.end {
         let pair_end = memchr(b'&', &b[i..range.end]).map_or(range.end, |k| i + k);
         if let Some(eq) = memchr(b'=', &b[i..pair_end]).map(|k| i + k) {
+            handled.push(eq);
             if eq + 1 < pair_end {
                 pair_edit(pass, s, i..eq, eq + 1..pair_end, set_ids, depth, out);
             }
@@ -166,15 +194,16 @@ pub(super) fn url_edits(
     s: &str,
     set_ids: bool,
     depth: u8,
+    handled: &mut Handled,
     out: &mut Vec<Edit>,
 ) {
     let b = s.as_bytes();
     let Some(q) = memchr(b'?', b) else { return };
     let query_end = part_end(b, q + 1, true);
-    query_edits(pass, s, q + 1..query_end, set_ids, depth, out);
+    query_edits(pass, s, q + 1..query_end, set_ids, depth, handled, out);
     if b.get(query_end) == Some(&b'#') {
         let fragment_end = part_end(b, query_end + 1, false);
-        query_edits(pass, s, query_end + 1..fragment_end, false, depth, out);
+        query_edits(pass, s, query_end + 1..fragment_end, false, depth, handled, out);
     }
 }
 

@@ -1,0 +1,245 @@
+//! `apiwatch replay`: arguments and configuration validated into a run, inputs opened and their
+//! formats detected, the pipeline run, alerts written and the summary printed.
+
+use crate::cli::{OutputFormat, ReplayArgs};
+use crate::config::{self, ReplayConfig};
+use crate::input::{self, Chunker, InputSpec};
+use crate::pipeline::{self, PreparedInput, RunSettings};
+use crate::summary::Summary;
+use crate::{exit, key, rules_cmd};
+use anyhow::Context;
+use apiwatch_core::escape::for_terminal;
+use apiwatch_core::redact::Redactor;
+use apiwatch_parse::detect::DETECT_LINES_MAX;
+use apiwatch_parse::{CustomFormat, Decoder};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything a replay needs, validated.
+pub struct ReplayPlan {
+    pub inputs: Vec<InputSpec>,
+    pub custom_formats: Vec<CustomFormat>,
+    pub enrich: apiwatch_enrich::EnrichConfig,
+    pub rules: apiwatch_detect::RuleSet,
+    pub limits: apiwatch_detect::Limits,
+    pub threads: usize,
+    pub key_file: PathBuf,
+}
+
+fn plan(args: &ReplayArgs) -> anyhow::Result<ReplayPlan> {
+    let cfg = match &args.config {
+        Some(f) => config::load(f)?,
+        None => ReplayConfig::default(),
+    };
+    let custom_formats = cfg.formats.clone();
+    let is_format = |f: &str| {
+        apiwatch_parse::builtin(f).is_some() || custom_formats.iter().any(|c| c.name() == f)
+    };
+    let inputs: Vec<InputSpec> = args
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| input::parse_arg(i as u32, a, is_format))
+        .collect();
+    if inputs.iter().filter(|i| i.path.is_none()).count() > 1 {
+        anyhow::bail!("stdin (`-`) can be given only once");
+    }
+    let mut enrich = apiwatch_enrich::EnrichConfig {
+        geoip_city: args.geoip.clone().or(cfg.geoip),
+        geoip_asn: args.asn.clone().or(cfg.asn),
+        openapi: args.openapi.clone().or(cfg.openapi),
+        ..Default::default()
+    };
+    if let Some(p) = cfg.trusted_proxies {
+        enrich.trusted_proxies = p;
+    }
+    let mut rule_dirs = args.rules.clone();
+    rule_dirs.extend(cfg.rules);
+    let with_builtin = rule_dirs.is_empty() || args.with_builtin || cfg.with_builtin_rules;
+    let rules = rules_cmd::load_rules(&rule_dirs, with_builtin)?;
+    let mut limits = apiwatch_detect::Limits::default();
+    if let Some(m) = cfg.max_keys_per_rule {
+        limits.max_keys_per_rule = m;
+    }
+    let threads = match args.threads {
+        Some(0) => anyhow::bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    Ok(ReplayPlan {
+        inputs,
+        custom_formats,
+        enrich,
+        rules,
+        limits,
+        threads,
+        key_file: args.key_file.clone().unwrap_or_else(key::default_path),
+    })
+}
+
+/// Why an input could not be used; reported, then the run goes on with the others.
+struct InputFailure {
+    display: String,
+    why: String,
+}
+
+fn prepare(
+    spec: InputSpec,
+    custom: &[(String, Arc<dyn Decoder>)],
+) -> Result<PreparedInput, InputFailure> {
+    let fail = |why: String| InputFailure { display: spec.display.clone(), why };
+    let read_bytes = Arc::new(AtomicU64::new(0));
+    let opened = input::open(&spec, Arc::clone(&read_bytes)).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let mut chunker = Chunker::new(opened.reader);
+    let mut first_chunks = Vec::new();
+    // Read until there are enough lines to recognise the format (or the input ends).
+    let mut sample_lines = 0usize;
+    while sample_lines < DETECT_LINES_MAX {
+        match chunker.next_chunk() {
+            Ok(Some(c)) => {
+                sample_lines += input::lines(&c).count();
+                first_chunks.push(c);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(fail(format!("cannot read: {e}"))),
+        }
+    }
+    let (format, decoder): (String, Arc<dyn Decoder>) = match &spec.format {
+        Some(name) => match custom.iter().find(|(n, _)| n == name) {
+            Some((n, d)) => (n.clone(), Arc::clone(d)),
+            None => {
+                let d = apiwatch_parse::builtin(name).expect("FORMAT: prefixes are checked against known names");
+                (name.clone(), Arc::from(d))
+            }
+        },
+        None => {
+            let mut names: Vec<String> = custom.iter().map(|(n, _)| n.clone()).collect();
+            let mut decoders: Vec<Arc<dyn Decoder>> = custom.iter().map(|(_, d)| Arc::clone(d)).collect();
+            for b in apiwatch_parse::BUILTIN_FORMATS {
+                names.push((*b).to_string());
+                decoders.push(Arc::from(apiwatch_parse::builtin(b).expect("built-in names build")));
+            }
+            let refs: Vec<&dyn Decoder> = decoders.iter().map(|d| d.as_ref()).collect();
+            let sample = apiwatch_parse::DetectSample {
+                lines: first_chunks.iter().flat_map(|c| input::lines(c).map(|(_, l)| l)).take(DETECT_LINES_MAX).collect(),
+            };
+            if sample.lines.is_empty() {
+                // An empty input: nothing to decode, any decoder will do.
+                ("empty".to_string(), Arc::clone(&decoders[0]))
+            } else {
+                match apiwatch_parse::detect_format(&sample, &refs) {
+                    Some(i) => (names[i].clone(), Arc::clone(&decoders[i])),
+                    None => {
+                        return Err(fail(format!(
+                            "no known format decodes its first lines (tried {}); name one with FORMAT:PATH",
+                            names.join(", ")
+                        )))
+                    }
+                }
+            }
+        }
+    };
+    Ok(PreparedInput {
+        spec,
+        decoder,
+        format,
+        compression: opened.compression,
+        size_bytes: opened.size_bytes,
+        chunker,
+        first_chunks,
+        read_bytes,
+    })
+}
+
+/// Runs a replay; returns the exit status.
+pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let plan = plan(&args)?;
+    let key = key::load_or_create(&plan.key_file)?;
+    let redactor = Redactor::new(key);
+    let enricher = Arc::new(apiwatch_enrich::Enricher::build(&plan.enrich).context("enrichment")?);
+    let custom: Vec<(String, Arc<dyn Decoder>)> = plan
+        .custom_formats
+        .iter()
+        .map(|c| {
+            let d = apiwatch_parse::build_custom(c).expect("custom formats were validated with the configuration");
+            (c.name().to_string(), Arc::from(d))
+        })
+        .collect();
+
+    let mut prepared = Vec::new();
+    let mut failures = Vec::new();
+    for spec in plan.inputs.clone() {
+        match prepare(spec, &custom) {
+            Ok(p) => prepared.push(p),
+            Err(f) => failures.push(f),
+        }
+    }
+    for f in &failures {
+        eprintln!("error: input {}: {}", for_terminal(&f.display), for_terminal(&f.why));
+    }
+
+    let total_bytes: Option<u64> = prepared.iter().map(|p| p.size_bytes).sum();
+    let counters: Vec<Arc<AtomicU64>> = prepared.iter().map(|p| Arc::clone(&p.read_bytes)).collect();
+    let events_done = Arc::new(AtomicU64::new(0));
+    let show_progress = !args.no_progress && std::io::stderr().is_terminal();
+    let finished = Arc::new(AtomicBool::new(false));
+    let progress = show_progress.then(|| {
+        let (events_done, finished) = (Arc::clone(&events_done), Arc::clone(&finished));
+        std::thread::spawn(move || crate::summary::progress_loop(total_bytes, counters, events_done, finished))
+    });
+
+    let threads = plan.threads;
+    // Detection costs more than decoding: every core gets a shard of the rules, and the
+    // decoding workers share the cores with them.
+    let shards = threads;
+    let rules = Arc::new(plan.rules);
+    let settings = RunSettings {
+        enricher,
+        redactor,
+        rules: Arc::clone(&rules),
+        limits: plan.limits.clone(),
+        workers_per_input: threads,
+        shards,
+    };
+    let output = pipeline::run(prepared, settings, events_done);
+    finished.store(true, Ordering::Relaxed);
+    if let Some(p) = progress {
+        let _ = p.join();
+    }
+
+    if let Some(path) = &args.alerts_out {
+        write_alerts(path, &output.alerts)?;
+    }
+    let mut summary = Summary::build(&output, &rules, started.elapsed());
+    for f in &failures {
+        summary.add_failed_input(&f.display, &f.why);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.output {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &summary)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => summary.write_text(&mut out)?,
+    }
+    let input_failed = !failures.is_empty() || output.inputs.iter().any(|i| i.read_error.is_some());
+    Ok(if input_failed { exit::INPUT } else { exit::OK })
+}
+
+fn write_alerts(path: &std::path::Path, alerts: &[apiwatch_core::Alert]) -> anyhow::Result<()> {
+    let f = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    for a in alerts {
+        writeln!(w, "{}", a.to_json_line())?;
+    }
+    w.flush().with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// How often the progress line redraws.
+pub const PROGRESS_TICK: Duration = Duration::from_millis(200);

@@ -1,0 +1,1102 @@
+//! Conditions (`where`, `matching`, `steps[].where`): compiled once from the rule's YAML into
+//! native matchers, evaluated per event without interpreting any text of the rule.
+//!
+//! A field is resolved to a [`Field`] at load time; literal lists become small vectors or hash
+//! sets, prefix and substring lists Aho-Corasick automata, regular expression lists one
+//! `RegexSet`, networks sorted integer ranges. The entries of a condition are ordered cheapest
+//! first (all must hold, so the order changes cost, not meaning).
+
+use crate::injection::{AttackClass, AttackSet, InjectionDetector};
+use crate::load::{suggest, Cx};
+use crate::yaml::{Node, Yaml};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, StartKind};
+use apiwatch_core::{EventData, Field, UaClass, Value};
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+/// Above this many literals a list is a hash set (or an automaton) instead of a scan.
+const SMALL_LIST_MAX: usize = 8;
+
+/// A compiled condition.
+#[derive(Clone, Debug)]
+pub(crate) enum Cond {
+    /// No condition (a rule without `where`).
+    True,
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    Not(Box<Cond>),
+    Field(Field, Test),
+    /// `request: {attack: [...]}`: anywhere the client controls.
+    RequestAttack(AttackSet),
+}
+
+/// A compiled matcher on one field's value.
+#[derive(Clone, Debug)]
+pub(crate) enum Test {
+    Exists(bool),
+    Not(Box<Test>),
+    All(Vec<Test>),
+    IntEq(Vec<i64>),
+    /// Inclusive bounds.
+    Range(i64, i64),
+    StrEq(StrSet),
+    Prefix(Affixes),
+    Suffix(Affixes),
+    Contains(AhoCorasick),
+    Regex(Box<RegexList>),
+    Cidr(IpRanges),
+    IpEq(Vec<IpAddr>),
+    NetEq(Vec<(IpAddr, u8)>),
+    Attack(AttackSet),
+}
+
+/// Per-event scratch space and caches, reused across events and rules.
+#[derive(Default)]
+pub(crate) struct EvalCache {
+    /// Text of a non-string value (an address, a number) for string matchers.
+    scratch: String,
+    /// Lower-cased text for case-insensitive set lookups.
+    lower: String,
+    /// Lower-cased bytes for case-insensitive suffix lookups.
+    lower_bytes: Vec<u8>,
+    /// Classes already looked for in the request, and those found.
+    request: (AttackSet, AttackSet),
+    /// The same per field, for `field: {attack: ...}`.
+    fields: Vec<(Field, AttackSet, AttackSet)>,
+}
+
+impl EvalCache {
+    /// Forgets the previous event's injection results.
+    pub fn next_event(&mut self) {
+        self.request = (AttackSet::EMPTY, AttackSet::EMPTY);
+        self.fields.clear();
+    }
+}
+
+impl Cond {
+    /// Whether the event satisfies the condition.
+    pub fn eval(&self, ev: &EventData, det: &InjectionDetector, cache: &mut EvalCache) -> bool {
+        match self {
+            Cond::True => true,
+            Cond::All(cs) => cs.iter().all(|c| c.eval(ev, det, cache)),
+            Cond::Any(cs) => cs.iter().any(|c| c.eval(ev, det, cache)),
+            Cond::Not(c) => !c.eval(ev, det, cache),
+            Cond::Field(f, t) => t.eval(f, ev.get(f), det, cache),
+            Cond::RequestAttack(wanted) => {
+                let (scanned, found) = cache.request;
+                let missing = AttackSet::from_iter(wanted.iter().filter(|c| !scanned.contains(*c)));
+                let found = if missing.is_empty() {
+                    found
+                } else {
+                    let more = det.scan_request(ev, missing);
+                    let found = found.union(more);
+                    cache.request = (scanned.union(missing), found);
+                    found
+                };
+                !found.intersection(*wanted).is_empty()
+            }
+        }
+    }
+
+    /// A rough relative cost, to order the entries of a condition.
+    fn cost(&self) -> u32 {
+        match self {
+            Cond::True => 0,
+            Cond::All(cs) | Cond::Any(cs) => cs.iter().map(Cond::cost).sum(),
+            Cond::Not(c) => c.cost(),
+            Cond::Field(f, t) => {
+                t.cost() + u32::from(matches!(f, Field::Header(_) | Field::Label(_)))
+            }
+            Cond::RequestAttack(_) => 400,
+        }
+    }
+}
+
+impl Test {
+    fn eval(
+        &self,
+        f: &Field,
+        v: Value<'_>,
+        det: &InjectionDetector,
+        cache: &mut EvalCache,
+    ) -> bool {
+        match self {
+            Test::Exists(want) => v.is_absent() != *want,
+            Test::Not(t) => !t.eval(f, v, det, cache),
+            Test::All(ts) => ts.iter().all(|t| t.eval(f, v, det, cache)),
+            _ => match v {
+                Value::Absent => false,
+                // A list field matches when any element does.
+                Value::List(items) => {
+                    items.iter().any(|s| self.atom(f, Value::Str(s), false, det, cache))
+                }
+                v => self.atom(f, v, true, det, cache),
+            },
+        }
+    }
+
+    /// One matcher on one present, non-list value. `cacheable`: the value is the field's
+    /// whole value, so an injection result can be remembered for this event.
+    fn atom(
+        &self,
+        f: &Field,
+        v: Value<'_>,
+        cacheable: bool,
+        det: &InjectionDetector,
+        cache: &mut EvalCache,
+    ) -> bool {
+        let EvalCache { scratch, lower, lower_bytes, fields, .. } = cache;
+        match self {
+            Test::IntEq(list) => v.as_i64().is_some_and(|i| list.contains(&i)),
+            Test::Range(lo, hi) => v.as_i64().is_some_and(|i| *lo <= i && i <= *hi),
+            Test::StrEq(set) => with_text(v, scratch, |s| set.contains(s, lower)),
+            Test::Prefix(a) => with_text(v, scratch, |s| a.is_prefix(s.as_bytes())),
+            Test::Suffix(a) => with_text(v, scratch, |s| a.is_suffix(s.as_bytes(), lower_bytes)),
+            Test::Contains(ac) => with_text(v, scratch, |s| ac.is_match(s)),
+            Test::Regex(r) => with_text(v, scratch, |s| r.is_match(s)),
+            Test::Cidr(r) => ip_of(v).is_some_and(|ip| r.contains(ip)),
+            Test::IpEq(list) => {
+                ip_of(v).is_some_and(|ip| list.iter().any(|x| *x == ip.to_canonical()))
+            }
+            Test::NetEq(list) => match v {
+                Value::Net(ip, len) => list.contains(&(ip, len)),
+                Value::Str(s) => s
+                    .parse::<ipnet::IpNet>()
+                    .is_ok_and(|n| list.contains(&(n.trunc().addr(), n.prefix_len()))),
+                _ => false,
+            },
+            Test::Attack(wanted) => {
+                if cacheable {
+                    if let Some((_, scanned, found)) = fields.iter().find(|(g, _, _)| g == f) {
+                        if wanted.iter().all(|c| scanned.contains(c)) {
+                            return !found.intersection(*wanted).is_empty();
+                        }
+                    }
+                }
+                let found = with_text(v, scratch, |s| det.scan_value(s, *wanted));
+                if cacheable {
+                    match fields.iter_mut().find(|(g, _, _)| g == f) {
+                        Some(e) => {
+                            e.1 = e.1.union(*wanted);
+                            e.2 = e.2.union(found);
+                        }
+                        None => fields.push((f.clone(), *wanted, found)),
+                    }
+                }
+                !found.is_empty()
+            }
+            Test::Exists(_) | Test::Not(_) | Test::All(_) => {
+                debug_assert!(false, "handled by Test::eval");
+                false
+            }
+        }
+    }
+
+    fn cost(&self) -> u32 {
+        match self {
+            Test::Exists(_) => 1,
+            Test::IntEq(_) | Test::Range(..) | Test::IpEq(_) | Test::NetEq(_) => 2,
+            Test::Cidr(_) | Test::StrEq(_) => 3,
+            Test::Prefix(_) | Test::Suffix(_) => 4,
+            Test::Contains(_) => 8,
+            Test::Regex(_) => 20,
+            Test::Attack(_) => 300,
+            Test::Not(t) => t.cost(),
+            Test::All(ts) => ts.iter().map(Test::cost).sum(),
+        }
+    }
+}
+
+/// Calls `f` with the value as text (formatting numbers and addresses into `scratch`).
+fn with_text<R>(v: Value<'_>, scratch: &mut String, f: impl FnOnce(&str) -> R) -> R {
+    match v {
+        Value::Str(s) => f(s),
+        other => {
+            scratch.clear();
+            other.write_to(scratch);
+            f(scratch)
+        }
+    }
+}
+
+fn ip_of(v: Value<'_>) -> Option<IpAddr> {
+    match v {
+        Value::Ip(ip) => Some(ip),
+        Value::Net(ip, _) => Some(ip),
+        Value::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A set of strings, exact or ASCII case-insensitive.
+#[derive(Clone, Debug)]
+pub(crate) struct StrSet {
+    /// Lower-cased when `ignore_case`.
+    small: Vec<Box<str>>,
+    large: Option<HashSet<Box<str>>>,
+    ignore_case: bool,
+}
+
+impl StrSet {
+    fn new(items: Vec<String>, ignore_case: bool) -> StrSet {
+        let mut items: Vec<Box<str>> = items
+            .into_iter()
+            .map(|s| if ignore_case { s.to_ascii_lowercase() } else { s }.into_boxed_str())
+            .collect();
+        items.sort();
+        items.dedup();
+        if items.len() > SMALL_LIST_MAX {
+            StrSet { small: Vec::new(), large: Some(items.into_iter().collect()), ignore_case }
+        } else {
+            StrSet { small: items, large: None, ignore_case }
+        }
+    }
+
+    fn contains(&self, s: &str, lower: &mut String) -> bool {
+        match (&self.large, self.ignore_case) {
+            (None, false) => self.small.iter().any(|x| &**x == s),
+            (None, true) => self.small.iter().any(|x| x.eq_ignore_ascii_case(s)),
+            (Some(set), false) => set.contains(s),
+            (Some(set), true) => {
+                lower.clear();
+                lower.push_str(s);
+                lower.make_ascii_lowercase();
+                set.contains(lower.as_str())
+            }
+        }
+    }
+}
+
+/// Prefixes or suffixes, exact or ASCII case-insensitive.
+#[derive(Clone, Debug)]
+pub(crate) struct Affixes {
+    /// Lower-cased when `ignore_case`.
+    small: Vec<Box<[u8]>>,
+    /// Many prefixes: one anchored automaton.
+    automaton: Option<AhoCorasick>,
+    /// Many suffixes: the sets of suffixes of each length.
+    by_len: Vec<(usize, HashSet<Box<[u8]>>)>,
+    ignore_case: bool,
+}
+
+impl Affixes {
+    fn new(items: Vec<String>, ignore_case: bool, prefix: bool) -> Affixes {
+        let mut pats: Vec<Box<[u8]>> = items
+            .into_iter()
+            .map(|s| {
+                let s = if ignore_case { s.to_ascii_lowercase() } else { s };
+                s.into_bytes().into_boxed_slice()
+            })
+            .collect();
+        pats.sort();
+        pats.dedup();
+        let mut a = Affixes { small: Vec::new(), automaton: None, by_len: Vec::new(), ignore_case };
+        if pats.len() <= SMALL_LIST_MAX {
+            a.small = pats;
+        } else if prefix {
+            a.automaton = Some(
+                AhoCorasickBuilder::new()
+                    .start_kind(StartKind::Anchored)
+                    .ascii_case_insensitive(ignore_case)
+                    .build(&pats)
+                    .expect("literal patterns always build"),
+            );
+        } else {
+            for p in pats {
+                match a.by_len.iter_mut().find(|(l, _)| *l == p.len()) {
+                    Some((_, set)) => {
+                        set.insert(p);
+                    }
+                    None => a.by_len.push((p.len(), HashSet::from([p]))),
+                }
+            }
+            a.by_len.sort_by_key(|(l, _)| *l);
+        }
+        a
+    }
+
+    fn eq(&self, a: &[u8], b: &[u8]) -> bool {
+        if self.ignore_case {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    }
+
+    fn is_prefix(&self, s: &[u8]) -> bool {
+        if let Some(ac) = &self.automaton {
+            return ac.find(Input::new(s).anchored(Anchored::Yes)).is_some();
+        }
+        self.small.iter().any(|p| s.len() >= p.len() && self.eq(&s[..p.len()], p))
+    }
+
+    fn is_suffix(&self, s: &[u8], buf: &mut Vec<u8>) -> bool {
+        if self.by_len.is_empty() {
+            return self
+                .small
+                .iter()
+                .any(|p| s.len() >= p.len() && self.eq(&s[s.len() - p.len()..], p));
+        }
+        for (len, set) in &self.by_len {
+            if *len > s.len() {
+                break;
+            }
+            let tail = &s[s.len() - len..];
+            let hit = if self.ignore_case {
+                buf.clear();
+                buf.extend(tail.iter().map(u8::to_ascii_lowercase));
+                set.contains(buf.as_slice())
+            } else {
+                set.contains(tail)
+            };
+            if hit {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Regular expressions: one `Regex` or a `RegexSet`.
+#[derive(Clone, Debug)]
+pub(crate) enum RegexList {
+    One(regex::Regex),
+    Set(regex::RegexSet),
+}
+
+impl RegexList {
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            RegexList::One(r) => r.is_match(s),
+            RegexList::Set(r) => r.is_match(s),
+        }
+    }
+}
+
+/// Address ranges, sorted and merged, for binary search.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IpRanges {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl IpRanges {
+    pub fn new(nets: &[ipnet::IpNet]) -> IpRanges {
+        let mut r = IpRanges::default();
+        for n in nets {
+            match n {
+                ipnet::IpNet::V4(n) => r.v4.push((n.network().into(), n.broadcast().into())),
+                ipnet::IpNet::V6(n) => r.v6.push((n.network().into(), n.broadcast().into())),
+            }
+        }
+        fn merge<T: Ord + Copy>(v: &mut Vec<(T, T)>) {
+            v.sort();
+            let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
+            for &(a, b) in v.iter() {
+                match out.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => out.push((a, b)),
+                }
+            }
+            *v = out;
+        }
+        merge(&mut r.v4);
+        merge(&mut r.v6);
+        r
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        fn find<T: Ord + Copy>(v: &[(T, T)], x: T) -> bool {
+            let i = v.partition_point(|(a, _)| *a <= x);
+            i > 0 && x <= v[i - 1].1
+        }
+        match ip.to_canonical() {
+            IpAddr::V4(a) => find(&self.v4, u32::from(a)),
+            IpAddr::V6(a) => find(&self.v6, u128::from(a)),
+        }
+    }
+}
+
+/// What kind of values a field holds, for checking literals at load time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldType {
+    Str,
+    Int,
+    Ip,
+    Net,
+    /// A string with a fixed set of values.
+    Enum(&'static [&'static str]),
+}
+
+const OUTCOMES: &[&str] = &["success", "failure", "unknown"];
+const UA_CLASSES: &[&str] =
+    &["browser", "mobile-app", "library", "search-bot", "scanner", "monitor", "empty", "other"];
+
+fn field_type(f: &Field) -> FieldType {
+    debug_assert_eq!(UA_CLASSES.len(), UaClass::ALL.len());
+    match f {
+        Field::Timestamp
+        | Field::SourcePort
+        | Field::AsNumber
+        | Field::StatusCode
+        | Field::RequestBytes
+        | Field::ResponseBytes
+        | Field::ResponseRecords
+        | Field::DurationNs => FieldType::Int,
+        Field::SourceIp => FieldType::Ip,
+        Field::SourceNetwork => FieldType::Net,
+        Field::EventOutcome => FieldType::Enum(OUTCOMES),
+        Field::UserAgentClass => FieldType::Enum(UA_CLASSES),
+        _ => FieldType::Str,
+    }
+}
+
+/// Resolves a field name, reporting unknown names with the closest known ones.
+pub(crate) fn parse_field(cx: &mut Cx, node: &Node, path: &str) -> Option<Field> {
+    let Some(name) = node.as_str() else {
+        cx.err(node.loc, path, format!("expected a field name, found {}", node.type_name()));
+        return None;
+    };
+    if let Some(f) = Field::parse(name) {
+        return Some(f);
+    }
+    if name == "source.geo.location" {
+        cx.err(
+            node.loc,
+            path,
+            "source.geo.location cannot be matched or grouped on (velocity rules read it)",
+        );
+        return None;
+    }
+    let mut known: Vec<&str> = Field::known_names().collect();
+    known.extend(["http.request.headers.<name>", "labels.<name>"]);
+    cx.err(node.loc, path, format!("unknown field `{name}`{}", suggest(name, &known)));
+    None
+}
+
+/// Compiles a condition mapping.
+pub(crate) fn compile(cx: &mut Cx, node: &Node, path: &str) -> Option<Cond> {
+    let Yaml::Map(entries) = &node.value else {
+        cx.err(
+            node.loc,
+            path,
+            format!(
+                "expected a condition (a mapping of field names to matchers), found {}",
+                node.type_name()
+            ),
+        );
+        return None;
+    };
+    if entries.is_empty() {
+        cx.err(node.loc, path, "an empty condition; leave the key out to match every event");
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut ok = true;
+    for (k, v) in entries {
+        let Some(key) = k.as_str() else {
+            cx.err(k.loc, path, format!("expected a field name, found {}", k.type_name()));
+            ok = false;
+            continue;
+        };
+        let sub = format!("{path}.{key}");
+        let part = match key {
+            "any" | "all" => {
+                let Yaml::Seq(items) = &v.value else {
+                    cx.err(
+                        v.loc,
+                        &sub,
+                        format!("expected a list of conditions, found {}", v.type_name()),
+                    );
+                    ok = false;
+                    continue;
+                };
+                if items.is_empty() {
+                    cx.err(v.loc, &sub, "expected at least one condition");
+                    ok = false;
+                    continue;
+                }
+                let mut cs = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match compile(cx, item, &format!("{sub}[{i}]")) {
+                        Some(c) => cs.push(c),
+                        None => ok = false,
+                    }
+                }
+                if key == "any" {
+                    Cond::Any(cs)
+                } else {
+                    Cond::All(cs)
+                }
+            }
+            "not" => match compile(cx, v, &sub) {
+                Some(c) => Cond::Not(Box::new(c)),
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
+            "request" => match request_attack(cx, v, &sub) {
+                Some(set) => Cond::RequestAttack(set),
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
+            _ => {
+                let Some(field) = parse_field(cx, k, &sub) else {
+                    ok = false;
+                    continue;
+                };
+                match test(cx, &field, v, &sub) {
+                    Some(t) => Cond::Field(field, t),
+                    None => {
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+        };
+        parts.push(part);
+    }
+    if !ok {
+        return None;
+    }
+    Some(all_of(parts))
+}
+
+/// Several conditions that must all hold, cheapest first.
+pub(crate) fn all_of(mut parts: Vec<Cond>) -> Cond {
+    // Flatten nested `all`, then order by cost (stable, so equal costs keep file order).
+    let mut flat = Vec::with_capacity(parts.len());
+    for p in parts.drain(..) {
+        match p {
+            Cond::All(inner) => flat.extend(inner),
+            Cond::True => {}
+            other => flat.push(other),
+        }
+    }
+    flat.sort_by_key(Cond::cost);
+    match flat.len() {
+        0 => Cond::True,
+        1 => flat.pop().expect("one element"),
+        _ => Cond::All(flat),
+    }
+}
+
+fn request_attack(cx: &mut Cx, v: &Node, path: &str) -> Option<AttackSet> {
+    let Yaml::Map(entries) = &v.value else {
+        cx.err(v.loc, path, format!("expected {{attack: [classes]}}, found {}", v.type_name()));
+        return None;
+    };
+    let mut set = None;
+    for (k, val) in entries {
+        match k.as_str() {
+            Some("attack") => set = attack_set(cx, val, &format!("{path}.attack")),
+            Some(other) => {
+                cx.err(
+                    k.loc,
+                    path,
+                    format!("unknown key `{other}`; `request` takes only `attack`"),
+                );
+                return None;
+            }
+            None => {
+                cx.err(k.loc, path, "expected `attack`");
+                return None;
+            }
+        }
+    }
+    if set.is_none() && entries.is_empty() {
+        cx.err(v.loc, path, "missing `attack`");
+    }
+    set
+}
+
+fn attack_set(cx: &mut Cx, v: &Node, path: &str) -> Option<AttackSet> {
+    let items = string_list(cx, v, path)?;
+    let mut set = AttackSet::EMPTY;
+    let mut ok = true;
+    for (s, loc) in items {
+        match AttackClass::parse(&s) {
+            Some(c) => set.insert(c),
+            None => {
+                let names: Vec<&str> = AttackClass::ALL.iter().map(|c| c.as_str()).collect();
+                cx.err(
+                    loc,
+                    path,
+                    format!("unknown attack class `{s}`; known: {}", names.join(", ")),
+                );
+                ok = false;
+            }
+        }
+    }
+    if ok && set.is_empty() {
+        cx.err(v.loc, path, "expected at least one attack class");
+        return None;
+    }
+    ok.then_some(set)
+}
+
+/// A scalar or a list of scalars, as strings with their places.
+pub(crate) fn string_list(
+    cx: &mut Cx,
+    v: &Node,
+    path: &str,
+) -> Option<Vec<(String, crate::yaml::Loc)>> {
+    let one = |n: &Node| -> Option<String> {
+        match &n.value {
+            Yaml::Str(s) => Some(s.clone()),
+            Yaml::Int(i) => Some(i.to_string()),
+            Yaml::Float(f) => Some(f.to_string()),
+            Yaml::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    match &v.value {
+        Yaml::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for (i, it) in items.iter().enumerate() {
+                match one(it) {
+                    Some(s) => out.push((s, it.loc)),
+                    None => {
+                        cx.err(
+                            it.loc,
+                            &format!("{path}[{i}]"),
+                            format!("expected a string, found {}", it.type_name()),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            if ok && out.is_empty() {
+                cx.err(v.loc, path, "expected at least one value");
+                return None;
+            }
+            ok.then_some(out)
+        }
+        _ => match one(v) {
+            Some(s) => Some(vec![(s, v.loc)]),
+            None => {
+                cx.err(
+                    v.loc,
+                    path,
+                    format!("expected a string or a list of strings, found {}", v.type_name()),
+                );
+                None
+            }
+        },
+    }
+}
+
+const OPERATORS: &[&str] = &[
+    "equals",
+    "iequals",
+    "prefix",
+    "iprefix",
+    "suffix",
+    "isuffix",
+    "contains",
+    "icontains",
+    "regex",
+    "cidr",
+    "gte",
+    "gt",
+    "lte",
+    "lt",
+    "exists",
+    "not",
+    "attack",
+];
+
+/// Compiles the matcher of one field.
+fn test(cx: &mut Cx, field: &Field, v: &Node, path: &str) -> Option<Test> {
+    match &v.value {
+        Yaml::Null => {
+            cx.err(v.loc, path, "expected a value, a list or a mapping of matchers (use {exists: false} for a missing field)");
+            None
+        }
+        Yaml::Map(entries) => {
+            if entries.is_empty() {
+                cx.err(v.loc, path, "expected at least one matcher");
+                return None;
+            }
+            let mut tests = Vec::new();
+            let (mut lo, mut hi): (Option<i64>, Option<i64>) = (None, None);
+            let mut ok = true;
+            for (k, val) in entries {
+                let Some(op) = k.as_str() else {
+                    cx.err(
+                        k.loc,
+                        path,
+                        format!("expected a matcher name, found {}", k.type_name()),
+                    );
+                    ok = false;
+                    continue;
+                };
+                let sub = format!("{path}.{op}");
+                let t = match op {
+                    "gte" | "gt" | "lte" | "lt" => {
+                        if matches!(field_type(field), FieldType::Ip | FieldType::Net) {
+                            cx.err(
+                                k.loc,
+                                &sub,
+                                format!(
+                                    "{} holds addresses, not numbers; use `cidr`",
+                                    field.name()
+                                ),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                        let Some(n) = integer(cx, val, &sub) else {
+                            ok = false;
+                            continue;
+                        };
+                        match op {
+                            "gte" => lo = Some(lo.map_or(n, |l| l.max(n))),
+                            "gt" => match n.checked_add(1) {
+                                Some(m) => lo = Some(lo.map_or(m, |l| l.max(m))),
+                                None => hi = Some(i64::MIN),
+                            },
+                            "lte" => hi = Some(hi.map_or(n, |h| h.min(n))),
+                            _ => match n.checked_sub(1) {
+                                Some(m) => hi = Some(hi.map_or(m, |h| h.min(m))),
+                                None => lo = Some(i64::MAX),
+                            },
+                        }
+                        continue;
+                    }
+                    "exists" => match val.value {
+                        Yaml::Bool(b) => Test::Exists(b),
+                        _ => {
+                            cx.err(
+                                val.loc,
+                                &sub,
+                                format!("expected true or false, found {}", val.type_name()),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                    },
+                    "not" => match test(cx, field, val, &sub) {
+                        Some(t) => Test::Not(Box::new(t)),
+                        None => {
+                            ok = false;
+                            continue;
+                        }
+                    },
+                    "equals" => match equals(cx, field, val, &sub) {
+                        Some(t) => t,
+                        None => {
+                            ok = false;
+                            continue;
+                        }
+                    },
+                    "attack" => {
+                        if matches!(
+                            field_type(field),
+                            FieldType::Int | FieldType::Ip | FieldType::Net
+                        ) {
+                            cx.err(
+                                k.loc,
+                                &sub,
+                                format!("{} cannot carry an injection", field.name()),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                        match attack_set(cx, val, &sub) {
+                            Some(s) => Test::Attack(s),
+                            None => {
+                                ok = false;
+                                continue;
+                            }
+                        }
+                    }
+                    "cidr" => match cidr(cx, field, val, &sub) {
+                        Some(t) => t,
+                        None => {
+                            ok = false;
+                            continue;
+                        }
+                    },
+                    "regex" => match regex_list(cx, val, &sub) {
+                        Some(t) => t,
+                        None => {
+                            ok = false;
+                            continue;
+                        }
+                    },
+                    "iequals" | "prefix" | "iprefix" | "suffix" | "isuffix" | "contains"
+                    | "icontains" => {
+                        let Some(items) = string_list(cx, val, &sub) else {
+                            ok = false;
+                            continue;
+                        };
+                        let items: Vec<String> = items.into_iter().map(|(s, _)| s).collect();
+                        if items.iter().any(String::is_empty) && op != "iequals" {
+                            cx.err(val.loc, &sub, "an empty string matches everything; remove it");
+                            ok = false;
+                            continue;
+                        }
+                        match op {
+                            "iequals" => Test::StrEq(StrSet::new(items, true)),
+                            "prefix" => Test::Prefix(Affixes::new(items, false, true)),
+                            "iprefix" => Test::Prefix(Affixes::new(items, true, true)),
+                            "suffix" => Test::Suffix(Affixes::new(items, false, false)),
+                            "isuffix" => Test::Suffix(Affixes::new(items, true, false)),
+                            _ => Test::Contains(
+                                AhoCorasickBuilder::new()
+                                    .ascii_case_insensitive(op == "icontains")
+                                    .build(&items)
+                                    .expect("literal patterns always build"),
+                            ),
+                        }
+                    }
+                    other => {
+                        cx.err(
+                            k.loc,
+                            &sub,
+                            format!("unknown matcher `{other}`{}", suggest(other, OPERATORS)),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                };
+                tests.push(t);
+            }
+            if lo.is_some() || hi.is_some() {
+                tests.push(Test::Range(lo.unwrap_or(i64::MIN), hi.unwrap_or(i64::MAX)));
+            }
+            if !ok {
+                return None;
+            }
+            tests.sort_by_key(Test::cost);
+            Some(if tests.len() == 1 { tests.pop().expect("one") } else { Test::All(tests) })
+        }
+        _ => equals(cx, field, v, path),
+    }
+}
+
+fn integer(cx: &mut Cx, v: &Node, path: &str) -> Option<i64> {
+    match &v.value {
+        Yaml::Int(i) => Some(*i),
+        Yaml::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Some(*f as i64),
+        _ => {
+            cx.err(v.loc, path, format!("expected an integer, found {}", v.type_name()));
+            None
+        }
+    }
+}
+
+/// `field: value`, `field: [a, b]` or `{equals: ...}`.
+fn equals(cx: &mut Cx, field: &Field, v: &Node, path: &str) -> Option<Test> {
+    if let Yaml::Map(_) = v.value {
+        cx.err(v.loc, path, "expected a value or a list of values");
+        return None;
+    }
+    let items: Vec<&Node> = match &v.value {
+        Yaml::Seq(items) => items.iter().collect(),
+        _ => vec![v],
+    };
+    if items.is_empty() {
+        cx.err(v.loc, path, "expected at least one value");
+        return None;
+    }
+    let ty = field_type(field);
+    let mut ints = Vec::new();
+    let mut strs = Vec::new();
+    let mut ips = Vec::new();
+    let mut nets = Vec::new();
+    let mut ok = true;
+    for it in items {
+        let text = match &it.value {
+            Yaml::Str(s) => s.clone(),
+            Yaml::Int(i) => i.to_string(),
+            Yaml::Bool(b) => b.to_string(),
+            Yaml::Float(f) => f.to_string(),
+            _ => {
+                cx.err(it.loc, path, format!("expected a value, found {}", it.type_name()));
+                ok = false;
+                continue;
+            }
+        };
+        match ty {
+            FieldType::Int => match text.trim().parse::<i64>() {
+                Ok(i) => ints.push(i),
+                Err(_) => {
+                    cx.err(
+                        it.loc,
+                        path,
+                        format!("`{text}` is not an integer, and {} holds integers", field.name()),
+                    );
+                    ok = false;
+                }
+            },
+            FieldType::Ip => match text.trim().parse::<IpAddr>() {
+                Ok(ip) => ips.push(ip.to_canonical()),
+                Err(_) => {
+                    let hint =
+                        if text.contains('/') { "; use {cidr: ...} for networks" } else { "" };
+                    cx.err(it.loc, path, format!("`{text}` is not an IP address{hint}"));
+                    ok = false;
+                }
+            },
+            FieldType::Net => match text.trim().parse::<ipnet::IpNet>() {
+                Ok(n) => nets.push((n.trunc().addr(), n.prefix_len())),
+                Err(_) => {
+                    cx.err(it.loc, path, format!("`{text}` is not a network like 203.0.113.0/24"));
+                    ok = false;
+                }
+            },
+            FieldType::Enum(values) => {
+                if values.contains(&text.as_str()) {
+                    strs.push(text);
+                } else {
+                    cx.err(
+                        it.loc,
+                        path,
+                        format!(
+                            "`{text}` never matches: {} is one of {}",
+                            field.name(),
+                            values.join(", ")
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+            FieldType::Str => strs.push(text),
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(match ty {
+        FieldType::Int => {
+            ints.sort_unstable();
+            ints.dedup();
+            Test::IntEq(ints)
+        }
+        FieldType::Ip => {
+            ips.sort();
+            ips.dedup();
+            Test::IpEq(ips)
+        }
+        FieldType::Net => Test::NetEq(nets),
+        _ => Test::StrEq(StrSet::new(strs, false)),
+    })
+}
+
+/// Parses addresses and networks (`192.0.2.7`, `10.0.0.0/8`), reporting each bad one.
+pub(crate) fn networks(cx: &mut Cx, v: &Node, path: &str) -> Option<Vec<ipnet::IpNet>> {
+    let items = string_list(cx, v, path)?;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (s, loc) in items {
+        let t = s.trim();
+        if let Ok(n) = t.parse::<ipnet::IpNet>() {
+            out.push(n);
+        } else if let Ok(ip) = t.parse::<IpAddr>() {
+            out.push(ipnet::IpNet::from(ip));
+        } else {
+            cx.err(loc, path, format!("`{s}` is not an address or a CIDR network like 10.0.0.0/8"));
+            ok = false;
+        }
+    }
+    ok.then_some(out)
+}
+
+fn cidr(cx: &mut Cx, field: &Field, v: &Node, path: &str) -> Option<Test> {
+    if field_type(field) == FieldType::Int || matches!(field_type(field), FieldType::Enum(_)) {
+        cx.err(v.loc, path, format!("{} does not hold addresses", field.name()));
+        return None;
+    }
+    let nets = networks(cx, v, path)?;
+    Some(Test::Cidr(IpRanges::new(&nets)))
+}
+
+fn regex_list(cx: &mut Cx, v: &Node, path: &str) -> Option<Test> {
+    let items = string_list(cx, v, path)?;
+    let mut ok = true;
+    for (pat, loc) in &items {
+        if let Err(e) = regex::RegexBuilder::new(pat).size_limit(REGEX_SIZE_MAX).build() {
+            cx.err(*loc, path, format!("invalid regular expression: {}", regex_error(&e)));
+            ok = false;
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let pats: Vec<&str> = items.iter().map(|(s, _)| s.as_str()).collect();
+    let list = if pats.len() == 1 {
+        RegexList::One(regex::RegexBuilder::new(pats[0]).size_limit(REGEX_SIZE_MAX).build().ok()?)
+    } else {
+        match regex::RegexSetBuilder::new(&pats).size_limit(REGEX_SIZE_MAX).build() {
+            Ok(s) => RegexList::Set(s),
+            Err(e) => {
+                cx.err(
+                    v.loc,
+                    path,
+                    format!(
+                        "these regular expressions together are too large: {}",
+                        regex_error(&e)
+                    ),
+                );
+                return None;
+            }
+        }
+    };
+    Some(Test::Regex(Box::new(list)))
+}
+
+/// The compiled size one rule's regular expressions may take (the `regex` default is 10 MiB
+/// per expression; a rule pack is loaded into every shard's memory once, so keep it lean).
+const REGEX_SIZE_MAX: usize = 4 << 20;
+
+/// The last non-empty line of a regex error (its first lines draw the pattern with a caret).
+fn regex_error(e: &regex::Error) -> String {
+    let s = e.to_string();
+    let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_merge_and_match() {
+        let nets: Vec<ipnet::IpNet> =
+            ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7/32", "2001:db8::/32"]
+                .iter()
+                .map(|s| s.parse().unwrap())
+                .collect();
+        let r = IpRanges::new(&nets);
+        assert!(r.contains("10.200.1.1".parse().unwrap()));
+        assert!(r.contains("192.0.2.7".parse().unwrap()));
+        assert!(!r.contains("192.0.2.8".parse().unwrap()));
+        assert!(r.contains("::ffff:10.0.0.1".parse().unwrap()));
+        assert!(r.contains("2001:db8::5".parse().unwrap()));
+        assert!(!r.contains("2001:db9::5".parse().unwrap()));
+    }
+
+    #[test]
+    fn affixes_small_and_large() {
+        let many: Vec<String> = (0..20).map(|i| format!("/p{i}")).collect();
+        let p = Affixes::new(many.clone(), false, true);
+        assert!(p.is_prefix(b"/p13/x"));
+        assert!(!p.is_prefix(b"x/p13"));
+        let s = Affixes::new(many.iter().map(|m| m.to_uppercase()).collect(), true, false);
+        let mut lower = Vec::new();
+        assert!(s.is_suffix(b"/x/p7", &mut lower));
+        assert!(!s.is_suffix(b"/p7/x", &mut lower));
+        let small = Affixes::new(vec![".PHP".into()], true, false);
+        assert!(small.is_suffix(b"/index.php", &mut lower));
+    }
+}

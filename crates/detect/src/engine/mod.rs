@@ -1,0 +1,459 @@
+//! The engine: feeds events through the rules of one shard, keeps each rule's per-actor state,
+//! and opens, extends and closes alerts as event time (the watermark) advances.
+//!
+//! The watermark is the latest event time seen; it never goes back. Everything time-driven —
+//! closing alerts, expiring actors whose state has left the window, judging baseline buckets —
+//! happens when the watermark passes a rule's next due time, checked with one comparison per
+//! rule per event.
+
+mod alerts;
+mod baseline;
+mod new_value;
+mod sequence;
+mod velocity;
+mod window;
+
+use crate::condition::EvalCache;
+use crate::keytable::KeyTable;
+use crate::rule::{Kind, Rule, RuleSet};
+use alerts::{Fire, OpenAlerts, Outcome, KEY_SEPARATOR};
+use apiwatch_core::{Alert, Event, EventData, Field, Value};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Bounds on the engine's memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Actors tracked per rule (a rule's `max_keys` overrides it). When full, the actor seen
+    /// least recently is evicted and counted.
+    pub max_keys_per_rule: usize,
+    /// Alerts open at once per rule; beyond, the one closest to its deadline is emitted early.
+    pub max_open_alerts_per_rule: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        // 200 000 actors: a busy API's distinct addresses over an hour, at ~100-200 bytes of
+        // state each per rule.
+        Limits { max_keys_per_rule: 200_000, max_open_alerts_per_rule: 100_000 }
+    }
+}
+
+/// Counters of one rule in one engine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleStats {
+    pub rule: String,
+    /// Events that passed the allow-lists, `where` and had every group_by field.
+    pub events_matched: u64,
+    /// Actors with state now.
+    pub live_keys: u64,
+    /// The most actors held at once.
+    pub peak_keys: u64,
+    /// Actors evicted because the rule's table was full.
+    pub evictions: u64,
+    /// Alerts emitted.
+    pub alerts: u64,
+    /// Alerts open now.
+    pub open_alerts: u64,
+    /// Alerts emitted before their deadline because too many were open.
+    pub alerts_closed_early: u64,
+}
+
+/// Counters of one engine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub events: u64,
+    /// Events older than the watermark when they arrived (processed all the same).
+    pub late_events: u64,
+    /// Per rule of this shard, in rule order.
+    pub rules: Vec<RuleStats>,
+}
+
+impl EngineStats {
+    pub fn evictions(&self) -> u64 {
+        self.rules.iter().map(|r| r.evictions).sum()
+    }
+    pub fn live_keys(&self) -> u64 {
+        self.rules.iter().map(|r| r.live_keys).sum()
+    }
+    pub fn peak_keys(&self) -> u64 {
+        self.rules.iter().map(|r| r.peak_keys).sum()
+    }
+    pub fn alerts(&self) -> u64 {
+        self.rules.iter().map(|r| r.alerts).sum()
+    }
+}
+
+enum KindState {
+    Match,
+    Threshold(KeyTable<window::ThresholdState>),
+    Distinct(KeyTable<window::DistinctState>),
+    Ratio(KeyTable<window::RatioState>),
+    Sequence(KeyTable<sequence::SequenceState>),
+    NewValue(KeyTable<new_value::NewValueState>),
+    Velocity(KeyTable<velocity::VelocityState>),
+    Baseline(Box<baseline::BaselineRuntime>),
+}
+
+impl KindState {
+    fn new(kind: &Kind, max_keys: usize) -> KindState {
+        match kind {
+            Kind::Match => KindState::Match,
+            Kind::Threshold { .. } => KindState::Threshold(KeyTable::new(max_keys)),
+            Kind::Distinct { .. } => KindState::Distinct(KeyTable::new(max_keys)),
+            Kind::Ratio { .. } => KindState::Ratio(KeyTable::new(max_keys)),
+            Kind::Sequence { .. } => KindState::Sequence(KeyTable::new(max_keys)),
+            Kind::NewValue { .. } => KindState::NewValue(KeyTable::new(max_keys)),
+            Kind::Velocity { .. } => KindState::Velocity(KeyTable::new(max_keys)),
+            Kind::Baseline(_) => {
+                KindState::Baseline(Box::new(baseline::BaselineRuntime::new(max_keys)))
+            }
+        }
+    }
+
+    /// (live, peak, evictions, oldest last-seen time) of the actor table.
+    fn table_stats(&self) -> (usize, usize, u64, Option<i64>) {
+        fn of<S: Default>(t: &KeyTable<S>) -> (usize, usize, u64, Option<i64>) {
+            (t.len(), t.peak, t.evictions, t.oldest_seen_ms())
+        }
+        match self {
+            KindState::Match => (0, 0, 0, None),
+            KindState::Threshold(t) => of(t),
+            KindState::Distinct(t) => of(t),
+            KindState::Ratio(t) => of(t),
+            KindState::Sequence(t) => of(t),
+            KindState::NewValue(t) => of(t),
+            KindState::Velocity(t) => of(t),
+            KindState::Baseline(b) => of(&b.table),
+        }
+    }
+
+    fn expire(&mut self, cutoff_ms: i64) {
+        match self {
+            KindState::Match => {}
+            KindState::Threshold(t) => drop(t.expire(cutoff_ms)),
+            KindState::Distinct(t) => drop(t.expire(cutoff_ms)),
+            KindState::Ratio(t) => drop(t.expire(cutoff_ms)),
+            KindState::Sequence(t) => drop(t.expire(cutoff_ms)),
+            KindState::NewValue(t) => drop(t.expire(cutoff_ms)),
+            KindState::Velocity(t) => drop(t.expire(cutoff_ms)),
+            KindState::Baseline(b) => drop(b.table.expire(cutoff_ms)),
+        }
+    }
+}
+
+/// One rule's runtime in an engine.
+struct RuleRuntime {
+    index: usize,
+    state: KindState,
+    alerts: OpenAlerts,
+    ttl_ms: i64,
+    max_open: usize,
+    events_matched: u64,
+    /// The watermark at or after which housekeeping has something to do.
+    next_due_ms: i64,
+}
+
+/// Evaluates the rules of one shard over a stream of events.
+pub struct Engine {
+    rules: Arc<RuleSet>,
+    runtimes: Vec<RuleRuntime>,
+    watermark_ms: i64,
+    events: u64,
+    late_events: u64,
+    key: String,
+    scratch: String,
+    cache: EvalCache,
+}
+
+impl Engine {
+    /// An engine evaluating the rules whose index % shard_count == shard_index (so N threads
+    /// can split the rules; every shard sees every event).
+    pub fn new(
+        rules: Arc<RuleSet>,
+        limits: Limits,
+        shard_index: usize,
+        shard_count: usize,
+    ) -> Engine {
+        assert!(
+            shard_count >= 1 && shard_index < shard_count,
+            "shard {shard_index} of {shard_count}"
+        );
+        let indices: Vec<usize> =
+            (0..rules.len()).filter(|i| i % shard_count == shard_index).collect();
+        Engine::with_rules(rules, &limits, &indices)
+    }
+
+    pub(crate) fn with_rules(rules: Arc<RuleSet>, limits: &Limits, indices: &[usize]) -> Engine {
+        let runtimes = indices
+            .iter()
+            .map(|&index| {
+                let rule = &rules.inner.rules[index];
+                let max_keys = rule.max_keys.unwrap_or(limits.max_keys_per_rule).max(1);
+                RuleRuntime {
+                    index,
+                    state: KindState::new(&rule.kind, max_keys),
+                    alerts: OpenAlerts::default(),
+                    ttl_ms: rule.kind.key_ttl_ms(),
+                    max_open: limits.max_open_alerts_per_rule.max(1),
+                    events_matched: 0,
+                    next_due_ms: i64::MAX,
+                }
+            })
+            .collect();
+        Engine {
+            rules,
+            runtimes,
+            watermark_ms: i64::MIN,
+            events: 0,
+            late_events: 0,
+            key: String::with_capacity(64),
+            scratch: String::with_capacity(64),
+            cache: EvalCache::default(),
+        }
+    }
+
+    /// The latest event time seen (`i64::MIN` before the first event).
+    pub fn watermark_ms(&self) -> i64 {
+        self.watermark_ms
+    }
+
+    /// Feeds one event. Events should come in event-time order; small disorder is tolerated
+    /// (a late event is judged against the windows its actors have reached).
+    pub fn process(&mut self, ev: &Event, out: &mut Vec<Alert>) {
+        let t = ev.timestamp_ms;
+        self.events += 1;
+        if t < self.watermark_ms {
+            self.late_events += 1;
+        } else {
+            self.watermark_ms = t;
+        }
+        let wm = self.watermark_ms;
+        self.cache.next_event();
+        let set = &*self.rules;
+        let det = &set.inner.detector;
+        for rt in &mut self.runtimes {
+            let rule = &set.inner.rules[rt.index];
+            if wm >= rt.next_due_ms {
+                rt.housekeeping(rule, wm, false, out);
+            }
+            if !rule.allow.is_empty() && rule.allow.allows(ev) {
+                continue;
+            }
+            if !rule.filter.eval(ev, det, &mut self.cache) {
+                continue;
+            }
+            if !build_key(&rule.group_by, ev, &mut self.key) {
+                continue;
+            }
+            rt.events_matched += 1;
+            rt.on_event(rule, ev, &self.key, det, &mut self.cache, &mut self.scratch, out);
+        }
+    }
+
+    /// End of input: judges baseline buckets under way and closes every open alert.
+    pub fn finish(&mut self, out: &mut Vec<Alert>) {
+        let set = &*self.rules;
+        let wm = self.watermark_ms;
+        for rt in &mut self.runtimes {
+            let rule = &set.inner.rules[rt.index];
+            rt.housekeeping(rule, wm, true, out);
+            rt.alerts.close_all(rule, out);
+            rt.next_due_ms = i64::MAX;
+        }
+    }
+
+    /// Counters per rule.
+    pub fn stats(&self) -> EngineStats {
+        let set = &*self.rules;
+        EngineStats {
+            events: self.events,
+            late_events: self.late_events,
+            rules: self
+                .runtimes
+                .iter()
+                .map(|rt| {
+                    let (live, peak, evictions, _) = rt.state.table_stats();
+                    RuleStats {
+                        rule: set.inner.rules[rt.index].info.id.clone(),
+                        events_matched: rt.events_matched,
+                        live_keys: live as u64,
+                        peak_keys: peak as u64,
+                        evictions,
+                        alerts: rt.alerts.emitted,
+                        open_alerts: rt.alerts.len() as u64,
+                        alerts_closed_early: rt.alerts.closed_early,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl RuleRuntime {
+    #[allow(clippy::too_many_arguments)]
+    fn on_event(
+        &mut self,
+        rule: &Rule,
+        ev: &Event,
+        key: &str,
+        det: &crate::injection::InjectionDetector,
+        cache: &mut EvalCache,
+        scratch: &mut String,
+        out: &mut Vec<Alert>,
+    ) {
+        let t = ev.timestamp_ms;
+        let outcome = match (&mut self.state, &rule.kind) {
+            (KindState::Match, _) => Outcome::Fire(Box::new(Fire::at(t))),
+            (KindState::Threshold(table), Kind::Threshold { window_ms, min_count }) => {
+                window::threshold(table, key, ev, *window_ms, *min_count)
+            }
+            (KindState::Distinct(table), Kind::Distinct { field, window_ms, min_distinct }) => {
+                let Some(h) = value_hash(ev.get(field), scratch) else { return };
+                window::distinct(table, key, ev, h, *window_ms, *min_distinct)
+            }
+            (
+                KindState::Ratio(table),
+                Kind::Ratio { matching, window_ms, min_ratio, min_events },
+            ) => {
+                let matched = matching.eval(ev, det, cache);
+                window::ratio(table, key, t, matched, *window_ms, *min_ratio, *min_events)
+            }
+            (KindState::Sequence(table), Kind::Sequence { steps, within_ms }) => {
+                sequence::sequence(table, key, ev, steps, *within_ms, det, cache)
+            }
+            (
+                KindState::NewValue(table),
+                Kind::NewValue { field, learn_ms, min_key_events, max_values_per_key, .. },
+            ) => {
+                let v = ev.get(field);
+                let Some(h) = value_hash(v, scratch) else { return };
+                let show = !matches!(field, Field::Header(_) | Field::UrlQuery);
+                new_value::new_value(
+                    table,
+                    key,
+                    t,
+                    v,
+                    h,
+                    *learn_ms,
+                    *min_key_events,
+                    *max_values_per_key,
+                    show,
+                )
+            }
+            (
+                KindState::Velocity(table),
+                Kind::Velocity { max_speed_kmh, min_distance_km, concurrent_window_ms },
+            ) => velocity::velocity(
+                table,
+                key,
+                ev,
+                *max_speed_kmh,
+                *min_distance_km,
+                *concurrent_window_ms,
+            ),
+            (KindState::Baseline(b), Kind::Baseline(spec)) => {
+                let value = match &spec.sum {
+                    None => 1.0,
+                    Some(f) => match ev.get(f).as_i64() {
+                        Some(v) => v as f64,
+                        None => return,
+                    },
+                };
+                if let Some((fire, at)) = b.on_event(spec, key, ev, value) {
+                    self.alerts.apply(
+                        rule,
+                        key,
+                        Outcome::Fire(Box::new(fire)),
+                        None,
+                        at,
+                        self.max_open,
+                        out,
+                    );
+                }
+                self.update_due(rule);
+                return;
+            }
+            _ => unreachable!("a rule's state matches its kind"),
+        };
+        let fired = matches!(outcome, Outcome::Fire(_));
+        self.alerts.apply(rule, key, outcome, Some(ev), t, self.max_open, out);
+        if fired || self.next_due_ms == i64::MAX {
+            self.update_due(rule);
+        }
+    }
+
+    /// Closes due alerts, expires idle actors, judges ended baseline buckets.
+    fn housekeeping(&mut self, rule: &Rule, wm: i64, finish: bool, out: &mut Vec<Alert>) {
+        self.alerts.close_due(rule, wm, out);
+        if !finish && self.ttl_ms > 0 {
+            self.state.expire(wm.saturating_sub(self.ttl_ms));
+        }
+        if let (KindState::Baseline(b), Kind::Baseline(spec)) = (&mut self.state, &rule.kind) {
+            let alerts = &mut self.alerts;
+            let max_open = self.max_open;
+            b.sweep(spec, wm, finish, &mut |key, fire, at| {
+                // The bucket's evidence is the firing's own (`early`).
+                alerts.apply(rule, key, Outcome::Fire(Box::new(fire)), None, at, max_open, out);
+            });
+            self.alerts.close_due(rule, wm, out);
+        }
+        self.update_due(rule);
+    }
+
+    fn update_due(&mut self, _rule: &Rule) {
+        let mut due = self.alerts.next_deadline_ms().unwrap_or(i64::MAX);
+        if self.ttl_ms > 0 {
+            if let (_, _, _, Some(oldest)) = self.state.table_stats() {
+                due = due.min(oldest.saturating_add(self.ttl_ms));
+            }
+        }
+        if let KindState::Baseline(b) = &self.state {
+            due = due.min(b.next_close_ms);
+        }
+        self.next_due_ms = due;
+    }
+}
+
+/// Writes the actor key (group_by values separated by U+001F) into `buf`. False when a value
+/// is missing or empty: such events are skipped by the rule.
+fn build_key(group_by: &[Field], ev: &EventData, buf: &mut String) -> bool {
+    buf.clear();
+    for (i, f) in group_by.iter().enumerate() {
+        if i > 0 {
+            buf.push(KEY_SEPARATOR);
+        }
+        let start = buf.len();
+        if !ev.get(f).write_to(buf) || buf.len() == start {
+            return false;
+        }
+        if buf[start..].contains(KEY_SEPARATOR) {
+            // Keeps two values from forging one key with a separator of their own.
+            let v = buf[start..].replace(KEY_SEPARATOR, "\u{fffd}");
+            buf.truncate(start);
+            buf.push_str(&v);
+        }
+    }
+    true
+}
+
+/// A deterministic 64-bit hash of a value's text; `None` when absent or empty.
+fn value_hash(v: Value<'_>, scratch: &mut String) -> Option<u64> {
+    let text: &str = match v {
+        Value::Absent => return None,
+        Value::Str(s) => s,
+        other => {
+            scratch.clear();
+            other.write_to(scratch);
+            scratch
+        }
+    };
+    if text.is_empty() {
+        return None;
+    }
+    // Fixed keys (unlike a map's random seed): the same value hashes the same in every shard
+    // and every run of this build.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    Some(h.finish())
+}

@@ -1,0 +1,249 @@
+//! Per-rule actor state: a hash index over a slab of slots, threaded on a least-recently-seen
+//! list.
+//!
+//! The key text is stored once (in its slot); the index holds 4-byte slot numbers. Looking up
+//! an existing key allocates nothing. The list gives eviction of the least recently seen actor
+//! when the table is full, and expiry from the old end as event time passes, both O(1) per key
+//! and both in an order that depends only on the events (never on hash order), so output
+//! stays deterministic. The hasher's seed is random per process: it only places keys in the
+//! index, which is never iterated, and it keeps crafted keys from degrading the table.
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+use std::hash::BuildHasher;
+
+const NIL: u32 = u32::MAX;
+
+/// One actor's slot.
+pub(crate) struct Slot<S> {
+    key: Box<str>,
+    prev: u32,
+    next: u32,
+    /// The latest event time seen for the actor.
+    pub last_seen_ms: i64,
+    live: bool,
+    pub state: S,
+}
+
+/// Actors of one rule.
+pub(crate) struct KeyTable<S> {
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    slots: Vec<Slot<S>>,
+    free: Vec<u32>,
+    /// Most recently seen.
+    head: u32,
+    /// Least recently seen.
+    tail: u32,
+    len: usize,
+    max_keys: usize,
+    /// Actors dropped because the table was full.
+    pub evictions: u64,
+    /// The most actors held at once.
+    pub peak: usize,
+}
+
+impl<S: Default> KeyTable<S> {
+    pub fn new(max_keys: usize) -> KeyTable<S> {
+        assert!(max_keys >= 1, "a key table holds at least one key");
+        KeyTable {
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            len: 0,
+            max_keys,
+            evictions: 0,
+            peak: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The slot of `key`, if the actor is known.
+    pub fn find(&self, key: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.index.find(hash, |&i| &*self.slots[i as usize].key == key).copied()
+    }
+
+    /// The slot of `key`, created when new (evicting the least recently seen actor when the
+    /// table is full), and marked as seen at `t_ms`. Returns the slot and whether it is new.
+    pub fn touch_or_insert(&mut self, key: &str, t_ms: i64) -> (u32, bool) {
+        if let Some(i) = self.find(key) {
+            self.touch(i, t_ms);
+            return (i, false);
+        }
+        if self.len >= self.max_keys {
+            let victim = self.tail;
+            debug_assert_ne!(victim, NIL, "a full table has a tail");
+            self.remove(victim);
+            self.evictions += 1;
+        }
+        let slot = Slot {
+            key: key.into(),
+            prev: NIL,
+            next: self.head,
+            last_seen_ms: t_ms,
+            live: true,
+            state: S::default(),
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 keys")
+            }
+        };
+        if self.head != NIL {
+            self.slots[self.head as usize].prev = i;
+        }
+        self.head = i;
+        if self.tail == NIL {
+            self.tail = i;
+        }
+        let hash = self.hasher.hash_one(key);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, i, |&j| hasher.hash_one(&*slots[j as usize].key));
+        self.len += 1;
+        self.peak = self.peak.max(self.len);
+        (i, true)
+    }
+
+    /// Marks a slot as seen at `t_ms` (its last-seen time never goes back).
+    pub fn touch(&mut self, i: u32, t_ms: i64) {
+        let s = &mut self.slots[i as usize];
+        s.last_seen_ms = s.last_seen_ms.max(t_ms);
+        if self.head == i {
+            return;
+        }
+        self.unlink(i);
+        let s = &mut self.slots[i as usize];
+        s.prev = NIL;
+        s.next = self.head;
+        if self.head != NIL {
+            self.slots[self.head as usize].prev = i;
+        }
+        self.head = i;
+        if self.tail == NIL {
+            self.tail = i;
+        }
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (prev, next) = {
+            let s = &self.slots[i as usize];
+            (s.prev, s.next)
+        };
+        if prev != NIL {
+            self.slots[prev as usize].next = next;
+        } else {
+            self.head = next;
+        }
+        if next != NIL {
+            self.slots[next as usize].prev = prev;
+        } else {
+            self.tail = prev;
+        }
+    }
+
+    /// Drops an actor.
+    pub fn remove(&mut self, i: u32) {
+        debug_assert!(self.slots[i as usize].live);
+        self.unlink(i);
+        let hash = self.hasher.hash_one(&*self.slots[i as usize].key);
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        let s = &mut self.slots[i as usize];
+        s.key = Box::from("");
+        s.state = S::default();
+        s.live = false;
+        s.prev = NIL;
+        s.next = NIL;
+        self.free.push(i);
+        self.len -= 1;
+    }
+
+    /// Drops actors from the least recently seen end while their last event is at or before
+    /// `cutoff_ms`. Returns how many were dropped.
+    pub fn expire(&mut self, cutoff_ms: i64) -> usize {
+        let mut n = 0;
+        while self.tail != NIL && self.slots[self.tail as usize].last_seen_ms <= cutoff_ms {
+            self.remove(self.tail);
+            n += 1;
+        }
+        n
+    }
+
+    /// The last-seen time of the least recently seen actor.
+    pub fn oldest_seen_ms(&self) -> Option<i64> {
+        (self.tail != NIL).then(|| self.slots[self.tail as usize].last_seen_ms)
+    }
+
+    #[cfg(test)]
+    pub fn slot(&self, i: u32) -> &Slot<S> {
+        &self.slots[i as usize]
+    }
+
+    pub fn slot_mut(&mut self, i: u32) -> &mut Slot<S> {
+        &mut self.slots[i as usize]
+    }
+
+    /// Whether slot `i` holds an actor (slots are reused after removal).
+    pub fn is_live(&self, i: u32) -> bool {
+        self.slots.get(i as usize).is_some_and(|s| s.live)
+    }
+
+    /// Slots from the most to the least recently seen.
+    #[cfg(test)]
+    pub fn iter_recent(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut cur = self.head;
+        std::iter::from_fn(move || {
+            if cur == NIL {
+                return None;
+            }
+            let i = cur;
+            cur = self.slots[i as usize].next;
+            Some(i)
+        })
+    }
+}
+
+impl<S> Slot<S> {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evicts_least_recently_seen_and_expires_in_order() {
+        let mut t: KeyTable<u32> = KeyTable::new(3);
+        t.touch_or_insert("a", 1);
+        t.touch_or_insert("b", 2);
+        t.touch_or_insert("c", 3);
+        t.touch_or_insert("a", 4); // a is now the most recent
+        let (_, new) = t.touch_or_insert("d", 5); // evicts b
+        assert!(new);
+        assert_eq!(t.evictions, 1);
+        assert!(t.find("b").is_none());
+        let order: Vec<&str> = t.iter_recent().map(|i| t.slot(i).key()).collect();
+        assert_eq!(order, ["d", "a", "c"]);
+        assert_eq!(t.expire(4), 2); // c (3) and a (4)
+        assert_eq!(t.len(), 1);
+        assert!(t.find("d").is_some());
+        assert_eq!(t.peak, 3);
+        // A reused slot is found under its new key only.
+        t.touch_or_insert("e", 6);
+        assert!(t.find("a").is_none() && t.find("e").is_some());
+    }
+}
