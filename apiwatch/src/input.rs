@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn overlong_lines_are_reported_and_skipped() {
         let mut input = b"first\n".to_vec();
-        input.extend(vec![b'x'; LINE_BYTES_MAX * 3]);
+        input.extend(vec![b'x'; CHUNK_BYTES * 3]);
         input.extend(b"\nthird\n");
         let (lines, long) = all_lines(&input);
         assert_eq!(long, vec![2]);

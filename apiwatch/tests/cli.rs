@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{apiwatch, nginx_line, scratch};
+use common::{apiwatch, nginx_line, scratch, OutputText};
 use std::io::Write;
 
 #[test]

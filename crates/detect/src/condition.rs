@@ -14,6 +14,10 @@ use apiwatch_core::{EventData, Field, UaClass, Value};
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+/// Tests at least this costly are shared between rules (remembered per event); cheaper ones
+/// cost less to run again than to look up.
+const SHARED_COST_MIN: u32 = 4;
+
 /// Above this many literals a list is a hash set (or an automaton) instead of a scan.
 const SMALL_LIST_MAX: usize = 8;
 
@@ -26,6 +30,9 @@ pub(crate) enum Cond {
     Any(Vec<Cond>),
     Not(Box<Cond>),
     Field(Field, Test),
+    /// A field test whose result is remembered for the event under `id`: the same test in
+    /// several rules (a login-path regex, `event.outcome: failure`) runs once per event.
+    Shared(u32, Field, Test),
     /// `request: {attack: [...]}`: anywhere the client controls.
     RequestAttack(AttackSet),
 }
@@ -61,8 +68,15 @@ pub(crate) struct EvalCache {
     lower_bytes: Vec<u8>,
     /// Classes already looked for in the request, and those found.
     request: (AttackSet, AttackSet),
+    /// Every class the rules evaluated with this cache look for in requests: the first rule
+    /// that needs a request scan scans for all of them, so an event is decoded once.
+    pub request_all: AttackSet,
     /// The same per field, for `field: {attack: ...}`.
     fields: Vec<(Field, AttackSet, AttackSet)>,
+    /// Results of shared tests: (event epoch, result) by test id.
+    memo: Vec<(u32, bool)>,
+    /// Changes with every event, so that `memo` never needs clearing.
+    epoch: u32,
 }
 
 impl EvalCache {
@@ -70,6 +84,12 @@ impl EvalCache {
     pub fn next_event(&mut self) {
         self.request = (AttackSet::EMPTY, AttackSet::EMPTY);
         self.fields.clear();
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // Wrapped: old entries could look current.
+            self.memo.iter_mut().for_each(|m| *m = (0, false));
+            self.epoch = 1;
+        }
     }
 }
 
@@ -82,19 +102,45 @@ impl Cond {
             Cond::Any(cs) => cs.iter().any(|c| c.eval(ev, det, cache)),
             Cond::Not(c) => !c.eval(ev, det, cache),
             Cond::Field(f, t) => t.eval(f, ev.get(f), det, cache),
+            Cond::Shared(id, f, t) => {
+                let slot = *id as usize;
+                if let Some(&(epoch, result)) = cache.memo.get(slot) {
+                    if epoch == cache.epoch {
+                        return result;
+                    }
+                }
+                let result = t.eval(f, ev.get(f), det, cache);
+                if slot >= cache.memo.len() {
+                    cache.memo.resize(slot + 1, (0, false));
+                }
+                cache.memo[slot] = (cache.epoch, result);
+                result
+            }
             Cond::RequestAttack(wanted) => {
                 let (scanned, found) = cache.request;
-                let missing = AttackSet::from_iter(wanted.iter().filter(|c| !scanned.contains(*c)));
-                let found = if missing.is_empty() {
+                let found = if wanted.iter().all(|c| scanned.contains(c)) {
                     found
                 } else {
-                    let more = det.scan_request(ev, missing);
-                    let found = found.union(more);
+                    let all = cache.request_all.union(*wanted);
+                    let missing = AttackSet::from_iter(all.iter().filter(|c| !scanned.contains(*c)));
+                    let found = found.union(det.scan_request(ev, missing));
                     cache.request = (scanned.union(missing), found);
                     found
                 };
                 !found.intersection(*wanted).is_empty()
             }
+        }
+    }
+
+    /// Every class the condition may look for in requests (`request: {attack: ...}`).
+    pub fn request_classes(&self) -> AttackSet {
+        match self {
+            Cond::True | Cond::Field(..) | Cond::Shared(..) => AttackSet::EMPTY,
+            Cond::All(cs) | Cond::Any(cs) => {
+                cs.iter().fold(AttackSet::EMPTY, |a, c| a.union(c.request_classes()))
+            }
+            Cond::Not(c) => c.request_classes(),
+            Cond::RequestAttack(s) => *s,
         }
     }
 
@@ -104,7 +150,7 @@ impl Cond {
             Cond::True => 0,
             Cond::All(cs) | Cond::Any(cs) => cs.iter().map(Cond::cost).sum(),
             Cond::Not(c) => c.cost(),
-            Cond::Field(f, t) => {
+            Cond::Field(f, t) | Cond::Shared(_, f, t) => {
                 t.cost() + u32::from(matches!(f, Field::Header(_) | Field::Label(_)))
             }
             Cond::RequestAttack(_) => 400,
@@ -553,6 +599,10 @@ pub(crate) fn compile(cx: &mut Cx, node: &Node, path: &str) -> Option<Cond> {
                     continue;
                 };
                 match test(cx, &field, v, &sub) {
+                    Some(t) if t.cost() >= SHARED_COST_MIN => {
+                        let id = cx.shared_id(&field, v);
+                        Cond::Shared(id, field, t)
+                    }
                     Some(t) => Cond::Field(field, t),
                     None => {
                         ok = false;

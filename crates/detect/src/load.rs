@@ -20,6 +20,8 @@ use std::collections::HashMap;
 /// Error collection for one file.
 pub(crate) struct Cx<'a> {
     file: &'a str,
+    /// Ids of shared field tests, across all files of the load.
+    shared: &'a mut HashMap<String, u32>,
     /// `[2].` while loading the third rule of a file holding a list.
     prefix: String,
     errors: Vec<RuleError>,
@@ -35,6 +37,13 @@ impl Cx<'_> {
             path: format!("{}{}", self.prefix, path),
             message: message.into(),
         });
+    }
+
+    /// The id of a field test, the same for the same field and matcher anywhere in the load.
+    pub fn shared_id(&mut self, field: &Field, matcher: &Node) -> u32 {
+        let key = format!("{}\u{0}{}", field.name(), matcher.to_json());
+        let next = self.shared.len() as u32;
+        *self.shared.entry(key).or_insert(next)
     }
 
     fn error_count(&self) -> usize {
@@ -138,8 +147,9 @@ pub(crate) fn load(sources: &[(String, String)]) -> Result<Vec<Rule>, LoadErrors
     let mut errors = Vec::new();
     let mut rules = Vec::new();
     let mut ids: HashMap<String, (String, Loc)> = HashMap::new();
+    let mut shared = HashMap::new();
     for (file, text) in sources {
-        let mut cx = Cx { file, prefix: String::new(), errors: Vec::new() };
+        let mut cx = Cx { file, shared: &mut shared, prefix: String::new(), errors: Vec::new() };
         match yaml::parse(text) {
             Err(e) => cx.err(e.loc, "yaml", e.message),
             Ok(root) => match &root.value {

@@ -686,7 +686,7 @@ fn privilege_escalation(w: &mut World, rng: &mut Rng) -> Plan {
             7 => ("DELETE", format!("/api/v1/admin/users/{}", 10_000 + rng.below(500))),
             8 => ("PUT", format!("/api/v1/admin/users/{}/roles", user.id)),
             k => {
-                let (m, p, _) = data::ADMIN_PROBES[k % data::ADMIN_PROBES.len()];
+                let (m, p) = data::ADMIN_PROBES[k % data::ADMIN_PROBES.len()];
                 (m, p.to_string())
             }
         };
@@ -826,7 +826,7 @@ fn admin_new_country(w: &mut World, rng: &mut Rng) -> Plan {
     ];
     let new_id = 10_000 + u64::from(w.cfg.users.max(crate::gen::USERS_MIN)) + 1;
     for (ts, (m, uri, route, status)) in times.into_iter().zip(acts) {
-        let mut h = admin_call(rng, ip, cc, ua, w.orders_end);
+        let mut h = admin_call(rng, ip, cc, ua);
         h.method = m;
         h.uri.clear();
         h.uri.push_str(&uri.replace("{new}", &new_id.to_string()));

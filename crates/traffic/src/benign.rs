@@ -368,7 +368,8 @@ impl Stream for Background {
                 };
                 self.sessions[slot] = s;
                 let user = &w.users[u as usize];
-                let stale = user.token.as_ref().is_none_or(|t| t.expires_at_ms <= ts + HOUR_MS);
+                // A token about to expire means a new login; none yet means one from before the run.
+                let stale = user.token.as_ref().is_some_and(|t| t.expires_at_ms <= ts + HOUR_MS);
                 if stale || rng.chance(SESSION_LOGIN_SHARE) {
                     // People mistype now and then: 3% once, 0.5% twice.
                     let failures = match rng.below(1000) {
@@ -644,7 +645,7 @@ fn admins(w: &World, mut rng: Rng) -> Plan {
             let ts = t as i64;
             t += rng.exp1() * HOUR_MS as f64 / (3.0 * daily_curve(ts));
             let Some(token) = token_at(&tokens, ts) else { continue };
-            let mut h = admin_call(&mut rng, ip, cc, w.users[u].ua, w.orders_end);
+            let mut h = admin_call(&mut rng, ip, cc, w.users[u].ua);
             h.user = Some(token.sub.clone());
             h.token = Some(token);
             plan.http(ts, "benign/admin", &w.users[u].name, h);
@@ -659,7 +660,6 @@ pub(crate) fn admin_call(
     ip: Ipv4Addr,
     cc: &'static str,
     ua: &'static str,
-    _orders_end: u64,
 ) -> HttpRecord {
     let mut h = HttpRecord { client_ip: ip, country: cc, user_agent: ua, ..HttpRecord::default() };
     match rng.below(10) {
@@ -778,14 +778,14 @@ pub(crate) fn globex_ip(w: &World) -> Ipv4Addr {
     geo::random_addr(&mut Rng::derive(w.cfg.seed, "globex-ip"), "NL")
 }
 
-/// The night partner-globex pulls 50 times its usual volume: the last 01:00 in the later
-/// half of the run, or (short runs) a window placed like the other attacks. Returns the
-/// start and the span.
+/// The night partner-globex pulls 50 times its usual volume: the last 01:00 after the run's
+/// first quarter (left for baselines), or, when there is none, a window placed like the other
+/// attacks. Returns the start and the span.
 pub(crate) fn globex_exfil_window(w: &World) -> (i64, i64) {
     let mut rng = Rng::derive(w.cfg.seed, "globex-exfil");
     let span = 2 * HOUR_MS;
     let mut day = (w.end_ms - span).div_euclid(DAY_MS);
-    let earliest = w.start_ms + w.duration_ms() / 2;
+    let earliest = w.start_ms + w.duration_ms() / 4;
     loop {
         let s = day * DAY_MS + HOUR_MS;
         if s < earliest {

@@ -408,14 +408,14 @@ pub const DIR_EXTS: &[&str] =
     &["", "", "", ".json", ".php", ".bak", ".old", ".zip", ".txt", ".xml"];
 
 /// Admin endpoints a non-admin probes.
-pub const ADMIN_PROBES: &[(&str, &str, &str)] = &[
-    ("GET", "/api/v1/admin/users", "/api/v1/admin/users"),
-    ("GET", "/api/v1/admin/config", "/api/v1/admin/config"),
-    ("GET", "/admin/config", ""),
-    ("POST", "/api/v1/admin/users", "/api/v1/admin/users"),
-    ("GET", "/api/v1/admin/audit-log", "/api/v1/admin/audit-log"),
-    ("GET", "/api/v1/admin/roles", "/api/v1/admin/roles"),
-    ("GET", "/admin/", ""),
+pub const ADMIN_PROBES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/admin/users"),
+    ("GET", "/api/v1/admin/config"),
+    ("GET", "/admin/config"),
+    ("POST", "/api/v1/admin/users"),
+    ("GET", "/api/v1/admin/audit-log"),
+    ("GET", "/api/v1/admin/roles"),
+    ("GET", "/admin/"),
 ];
 
 /// Injection payloads: request URIs as sent, percent-encoded as real clients send them.

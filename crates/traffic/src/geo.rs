@@ -175,7 +175,7 @@ pub fn random_user_country(rng: &mut Rng) -> &'static str {
     USER_COUNTRIES[0].0
 }
 
-/// The flat pool of all country prefixes, for [`addr_of_index`].
+/// All country prefixes as one pool of addresses numbered from 0 (for `distinct_ips`).
 pub struct AddressPool {
     prefixes: Vec<(&'static str, Prefix)>,
 }
@@ -200,8 +200,9 @@ impl AddressPool {
         let n = self.prefixes.len() as u64;
         let (cc, p) = self.prefixes[(k % n) as usize];
         let j = (k / n) as u32;
-        // An odd multiplier is a bijection modulo 2^16; hosts() is 254·256 here, so the
-        // scramble is applied to the /24 index only, keeping distinctness.
+        // Consecutive indexes land in different /24s: the /24 index is multiplied by an odd
+        // number modulo the (power of two) number of /24s, a bijection, so distinct `k` still
+        // give distinct addresses.
         let blocks = (p.size() / 256).max(1);
         let per = p.hosts() / blocks;
         let block = (j / per).wrapping_mul(40_503) % blocks;

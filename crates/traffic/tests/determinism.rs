@@ -87,3 +87,36 @@ fn rate_follows_the_configuration_and_the_day() {
     assert!(by_hour[15] > 2 * by_hour[3], "15h {} vs 03h {}", by_hour[15], by_hour[3]);
     assert!(recs.iter().all(|r| !r.is_attack()), "attack records with attacks off");
 }
+
+#[test]
+fn odd_configurations_do_not_panic() {
+    let base = TrafficConfig::demo(1);
+    for cfg in [
+        TrafficConfig { duration_ms: 0, ..base.clone() },
+        TrafficConfig { duration_ms: 1, ..base.clone() },
+        TrafficConfig { duration_ms: MINUTE_MS, ..base.clone() },
+        TrafficConfig { users: 0, ..base.clone() },
+        TrafficConfig { users: 1, requests_per_s: 0.0, ..base.clone() },
+        TrafficConfig { requests_per_s: -5.0, distinct_ips: Some(0), ..base.clone() },
+        TrafficConfig {
+            start_ms: 0,
+            duration_ms: 2 * HOUR_MS,
+            requests_per_s: 0.5,
+            ..base.clone()
+        },
+    ] {
+        let mut gen = Generator::new(&cfg);
+        let mut last = i64::MIN;
+        for r in gen.by_ref() {
+            assert!(r.ts_ms >= last && r.ts_ms >= cfg.start_ms && r.ts_ms < cfg.end_ms());
+            last = r.ts_ms;
+        }
+        let _ = gen.truth();
+    }
+}
+
+#[test]
+fn the_generator_can_move_to_another_thread() {
+    fn send<T: Send>(_: &T) {}
+    send(&Generator::new(&TrafficConfig::demo(1)));
+}

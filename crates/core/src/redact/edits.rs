@@ -66,11 +66,6 @@ pub(super) fn pseudonym_at(b: &[u8], underscore: usize) -> Option<(usize, usize)
     Some((underscore - kind.len(), end))
 }
 
-/// Every pseudonym in `b` (possibly glued to other text), in order.
-pub(super) fn pseudonym_spans(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    memchr::memchr_iter(b'_', b).filter_map(move |us| pseudonym_at(b, us))
-}
-
 /// Values that are already masked by the application (`****`, `[FILTERED]`): nothing to hide,
 /// and a pseudonym of them would suggest there was.
 pub(super) fn is_masked(s: &[u8]) -> bool {

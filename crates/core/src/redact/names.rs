@@ -84,9 +84,7 @@ fn for_each_word(name: &[u8], mut f: impl FnMut(&[u8])) {
 
 /// Whether `name` has `word` (lower-case) among its words.
 pub(super) fn has_word(name: &[u8], word: &[u8]) -> bool {
-    let mut found = false;
-    for_each_word(name, |w| found |= w == word);
-    found
+    has_word_where(name, |w| w == word)
 }
 
 fn word_class(w: &[u8]) -> Option<Secret> {
@@ -168,37 +166,38 @@ pub(super) fn classify(name: &[u8]) -> Option<Secret> {
     let mut best: Option<Secret> = None;
     let mut words = 0u32;
     let mut has_code = false;
-    let mut code_qualified = false;
-    let mut prev: [u8; 8] = [0; 8];
-    let mut prev_len = 0usize;
+    // The previous word, for pairs: `card_number`, `cc_num`, `credit_card`.
+    let (mut prev_card, mut prev_credit) = (false, false);
     for_each_word(name, |w| {
         words += 1;
-        let p = &prev[..prev_len];
         let mut class = word_class(w);
-        // `card_number`, `cc_num`, `credit_card`: secret as a pair, ordinary apart.
-        if (matches!(p, b"card" | b"cc") && matches!(w, b"number" | b"num" | b"no"))
-            || (p == b"credit" && w == b"card")
-        {
+        if (prev_card && matches!(w, b"number" | b"num" | b"no")) || (prev_credit && w == b"card") {
             class = Some(Secret::Card);
         }
         has_code |= w == b"code";
-        code_qualified |= is_code_qualifier(w);
         if let Some(c) = class {
             best = Some(best.map_or(c, |b| b.min(c)));
         }
-        prev_len = w.len().min(prev.len());
-        prev[..prev_len].copy_from_slice(&w[..prev_len]);
+        prev_card = matches!(w, b"card" | b"cc");
+        prev_credit = w == b"credit";
     });
-    if has_code && (words == 1 || code_qualified) {
+    // Rare enough (a name with the word `code`) to look at the words once more.
+    if has_code && (words == 1 || has_word_where(name, is_code_qualifier)) {
         best = Some(best.map_or(Secret::Code, |b| b.min(Secret::Code)));
     }
     best
 }
 
+fn has_word_where(name: &[u8], f: impl Fn(&[u8]) -> bool) -> bool {
+    let mut found = false;
+    for_each_word(name, |w| found |= f(w));
+    found
+}
+
 /// Like [`classify`], for a name as it appears in a query string (percent-encoded, `+` for
 /// space).
 pub(super) fn classify_encoded(name: &[u8]) -> Option<Secret> {
-    if memchr::memchr2(b'%', b'+', name).is_none() {
+    if !name.iter().any(|&c| c == b'%' || c == b'+') {
         return classify(name);
     }
     classify(&super::url::percent_decode(name, true))

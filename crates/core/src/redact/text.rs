@@ -3,13 +3,12 @@
 //! agent) costs one pass of SIMD searches and no allocation.
 
 use super::edits::{
-    is_masked, is_pseudonym, pseudonym_at, pseudonym_spans, Edit, Found, PRIORITY_SHAPE,
-    PRIORITY_TEXT_NAMED,
+    is_masked, is_pseudonym, pseudonym_at, Edit, Found, PRIORITY_SHAPE, PRIORITY_TEXT_NAMED,
 };
 use super::names::{classify, Secret};
 use super::Redactor;
 use aho_corasick::{AhoCorasick, MatchKind};
-use memchr::{memchr, memchr2, memchr2_iter, memmem};
+use memchr::{memchr, memmem};
 use std::sync::LazyLock;
 
 /// The shortest string that can hold anything this scan finds (`pwd=x`); shorter strings are
@@ -120,95 +119,181 @@ pub(super) fn scan(r: &Redactor, s: &str, out: &mut Vec<Edit>) {
 
 /// [`scan`], leaving alone the `=` at the positions in `handled` (sorted): the query pass has
 /// already judged the names before them.
-pub(super) fn scan_skipping(r: &Redactor, s: &str, handled: &[usize], out: &mut Vec<Edit>) {
+pub(super) fn scan_skipping(r: &Redactor, s: &str, handled: &[u32], out: &mut Vec<Edit>) {
     let b = s.as_bytes();
     if b.len() < SECRET_BYTES_MIN {
         return;
     }
     let first = out.len();
-    if might_hold_shape(b) {
+    let marks = Marks::of(b);
+    if might_hold_shape(b, &marks) {
         shapes(r, b, out);
     }
     if might_hold_card(b) {
         cards(r, b, out);
     }
-    if memchr2(b'=', b':', b).is_some() {
+    if marks.flags & SEPARATOR != 0 {
         let mut opaque: Vec<(usize, usize)> =
             out[first..].iter().map(|e| (e.start, e.end)).collect();
-        if memchr(b'_', b).is_some() {
-            opaque.extend(pseudonym_spans(b));
-        }
+        opaque.extend(marks.positions(b, UNDERSCORE).filter_map(|us| pseudonym_at(b, us)));
         opaque.sort_unstable();
-        named_values(r, b, &opaque, handled, out);
-        if memchr(b'@', b).is_some() {
+        named_values(r, b, marks.positions(b, SEPARATOR), &opaque, handled, out);
+        if marks.flags & AT != 0 {
             url_userinfo(r, b, out);
         }
     }
 }
 
-/// Every shape but a private key block holds a run of at least this many base64url
-/// characters (a JWT header, `AKIA` + 16, `sk_live_` + 16, `xoxb-` + 11, …).
-const SHAPE_RUN_BYTES_MIN: usize = 16;
+// The bytes the finders start from. One pass over a table that notes where they are costs
+// less than a SIMD search per byte kind: the strings of an event are short, and a search's
+// set-up is paid on each call.
+const SEPARATOR: u8 = 1;
+const AT: u8 = 2;
+const UNDERSCORE: u8 = 4;
+const DASH: u8 = 8;
+const CAPITAL_J: u8 = 16;
+const CAPITAL_A: u8 = 32;
 
-const fn base64url_table() -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-        c += 1;
-    }
+const fn byte_flag_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    t[b'=' as usize] = SEPARATOR;
+    t[b':' as usize] = SEPARATOR;
+    t[b'@' as usize] = AT;
+    t[b'_' as usize] = UNDERSCORE;
+    t[b'-' as usize] = DASH;
+    t[b'J' as usize] = CAPITAL_J;
+    t[b'A' as usize] = CAPITAL_A;
     t
 }
-static BASE64URL: [bool; 256] = base64url_table();
+static BYTE_FLAGS: [u8; 256] = byte_flag_table();
 
-/// A cheap necessary condition for [`shapes`]: most strings (paths, user agents) have no
-/// run of 16 base64url characters and no `-----`, and skip the automaton.
-fn might_hold_shape(b: &[u8]) -> bool {
-    let mut run = 0;
-    for &c in b {
-        if BASE64URL[usize::from(c)] {
-            run += 1;
-            if run >= SHAPE_RUN_BYTES_MIN {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
-    }
-    b.len() >= SHAPE_RUN_BYTES_MIN && memmem::find(b, b"-----").is_some()
+/// Positions noted per string; a string with more marked bytes is searched again instead.
+const MARKS_MAX: usize = 32;
+
+/// Which marked bytes a string holds, and where (the first [`MARKS_MAX`] of them).
+struct Marks {
+    flags: u8,
+    noted: [u32; MARKS_MAX],
+    len: usize,
+    overflow: bool,
 }
 
-/// A cheap necessary condition for [`cards`]: 13 digits in one run of digits and single
-/// separators. Counting digits first (which vectorizes) settles most strings.
+impl Marks {
+    fn of(b: &[u8]) -> Marks {
+        let mut marks = Marks {
+            flags: 0,
+            noted: [0; MARKS_MAX],
+            len: 0,
+            overflow: u32::try_from(b.len()).is_err(),
+        };
+        for (i, &c) in b.iter().enumerate() {
+            let flag = BYTE_FLAGS[usize::from(c)];
+            if flag != 0 {
+                marks.flags |= flag;
+                if marks.len < MARKS_MAX {
+                    marks.noted[marks.len] = i as u32;
+                    marks.len += 1;
+                } else {
+                    marks.overflow = true;
+                }
+            }
+        }
+        marks
+    }
+
+    /// The positions of the bytes with one of `flags`, in order.
+    fn positions<'a>(&'a self, b: &'a [u8], flags: u8) -> impl Iterator<Item = usize> + 'a {
+        let (noted, all) = if self.flags & flags == 0 {
+            (0, 0)
+        } else if self.overflow {
+            (0, b.len())
+        } else {
+            (self.len, 0)
+        };
+        let noted = self.noted[..noted].iter().map(|&p| p as usize);
+        noted.chain(0..all).filter(move |&i| BYTE_FLAGS[usize::from(b[i])] & flags != 0)
+    }
+}
+
+/// A shape holds at least this many bytes (`xoxb-` + 11 is the shortest).
+const SHAPE_BYTES_MIN: usize = 16;
+
+/// A cheap necessary condition for [`shapes`], from SIMD searches for the bytes that anchor
+/// each prefix (`J` of `eyJ`, the first `_` or `-` after a prefix, the `A` of `AKIA`): a user
+/// agent or a path seldom has one, and then skips the automaton. `shape_prefixes_are_anchored`
+/// keeps it in step with [`SHAPES`].
+fn might_hold_shape(b: &[u8], marks: &Marks) -> bool {
+    if b.len() < SHAPE_BYTES_MIN {
+        return false;
+    }
+    let ends = |i: usize, prefixes: &[&[u8]]| prefixes.iter().any(|p| b[..i].ends_with(p));
+    let mut anchors = marks.positions(b, CAPITAL_J | UNDERSCORE | DASH | CAPITAL_A);
+    anchors.any(|i| match b[i] {
+        b'J' => ends(i, &[b"ey"]),
+        b'_' => {
+            ends(i, &[b"sk", b"rk", b"whsec", b"ghp", b"gho", b"ghs", b"ghu", b"ghr"])
+                || ends(i, &[b"github", b"npm"])
+        }
+        b'-' => {
+            ends(i, &[b"glpat", b"xoxa", b"xoxb", b"xoxp", b"xoxr", b"xoxs"])
+                || b[i..].starts_with(b"-----BEGIN")
+        }
+        _ => matches!(b.get(i + 1..i + 4), Some(b"KIA" | b"SIA" | b"Iza")),
+    })
+}
+
+const fn repeat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+const HIGH_BITS: u64 = repeat(0x80);
+
+/// The high bit of each byte of `w` set where that byte is `lo..=hi` (SWAR, ASCII ranges).
+fn in_range(w: u64, lo: u8, hi: u8) -> u64 {
+    let x = w & !HIGH_BITS;
+    // Below 0x80 no byte carries into the next: x + (0x80 - lo) has its high bit set iff
+    // x >= lo.
+    let ge_lo = x + repeat(0x80 - lo);
+    let gt_hi = x + repeat(0x80 - hi - 1);
+    ge_lo & !gt_hi & !w & HIGH_BITS
+}
+
+/// The high bit of each byte of `w` set where that byte is `byte` (SWAR).
+fn equal_to(w: u64, byte: u8) -> u64 {
+    let v = w ^ repeat(byte);
+    !(((v & !HIGH_BITS) + !HIGH_BITS) | v) & HIGH_BITS
+}
+
+/// A cheap necessary condition for [`cards`]: 13 bytes in a row that are digits, spaces or
+/// dashes (or `.`, `/`, which costs less to let through), which any card number takes. Eight bytes at a time (SWAR), carrying the run from
+/// one word to the next.
 fn might_hold_card(b: &[u8]) -> bool {
     if b.len() < CARD_DIGITS_MIN {
         return false;
     }
-    let digits: usize = b
-        .chunks(128)
-        .map(|chunk| {
-            let n = chunk.iter().fold(0u8, |n, &c| n + u8::from(c.wrapping_sub(b'0') < 10));
-            usize::from(n)
-        })
-        .sum();
-    if digits < CARD_DIGITS_MIN {
-        return false;
-    }
-    let mut run = 0;
-    let mut prev_digit = false;
-    for &c in b {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run >= CARD_DIGITS_MIN {
+    let mut words = b.chunks_exact(8);
+    let mut last = [0u8; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    let mut run = 0u32;
+    for w in words
+        .by_ref()
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .chain(std::iter::once(u64::from_le_bytes(last)))
+    {
+        // `-` to `9` takes in `.` and `/` too: a wider net, checked exactly afterwards.
+        let cardish = in_range(w, b'-', b'9') | equal_to(w, b' ');
+        // One bit per byte, the first byte lowest: the high bits gathered by a multiply.
+        let bits = ((cardish >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8;
+        if bits == 0xff {
+            run += 8;
+        } else {
+            // A run inside one word is at most 7 bytes: only runs across words can reach 13.
+            if run + bits.trailing_ones() >= CARD_DIGITS_MIN as u32 {
                 return true;
             }
-            prev_digit = true;
-        } else {
-            if !(prev_digit && matches!(c, b' ' | b'-')) {
-                run = 0;
-            }
-            prev_digit = false;
+            run = bits.leading_ones();
+        }
+        if run >= CARD_DIGITS_MIN as u32 {
+            return true;
         }
     }
     false
@@ -352,16 +437,17 @@ fn is_literal(v: &[u8]) -> bool {
 fn named_values(
     r: &Redactor,
     b: &[u8],
+    separators: impl Iterator<Item = usize>,
     opaque: &[(usize, usize)],
-    handled: &[usize],
+    handled: &[u32],
     out: &mut Vec<Edit>,
 ) {
     let mut next = 0;
-    for p in memchr2_iter(b'=', b':', b) {
+    for p in separators {
         if p < next
             // A URL's scheme (`https://`): its userinfo is looked at by `url_userinfo`.
             || (b[p] == b':' && b[p + 1..].starts_with(b"//"))
-            || (b[p] == b'=' && handled.binary_search(&p).is_ok())
+            || (b[p] == b'=' && u32::try_from(p).is_ok_and(|p| handled.binary_search(&p).is_ok()))
             || inside_opaque(opaque, p).is_some()
         {
             continue;
@@ -657,6 +743,41 @@ mod tests {
         assert!(luhn_ok(b"378282246310005"));
         assert!(!luhn_ok(b"4111111111111112"));
         assert!(!is_card(b"1700000000000")); // a timestamp in ms, whatever its check digit
+    }
+
+    #[test]
+    fn shape_prefixes_are_anchored() {
+        for shape in SHAPES {
+            let text = format!("x {}{} y", shape.prefix, "A".repeat(40));
+            assert!(
+                might_hold_shape(text.as_bytes(), &Marks::of(text.as_bytes())),
+                "{}",
+                shape.prefix
+            );
+        }
+        let ua = b"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit";
+        assert!(!might_hold_shape(ua, &Marks::of(ua)));
+    }
+
+    #[test]
+    fn card_prefilter() {
+        assert!(might_hold_card(b"4111111111111111"));
+        assert!(might_hold_card(b"x 4 1 1 1 1 1 1 1 1 1 1 1 1"));
+        assert!(might_hold_card(b"abcdefg 411-1111-1111-1111"));
+        assert!(!might_hold_card(b"Chrome/120.0.0.0 Safari/537.36 (Win64; x64) 12.34.56"));
+        assert!(!might_hold_card(b"Gecko/20100101 Firefox/128.0 and 1-2 3"));
+        for byte in 0..=255u8 {
+            let w = u64::from_le_bytes([byte; 8]);
+            assert_eq!(equal_to(w, b'-') != 0, byte == b'-', "{byte}");
+            assert_eq!(in_range(w, b'0', b'9') != 0, byte.is_ascii_digit(), "{byte}");
+        }
+        for len in 13..40 {
+            let digits = "4".repeat(len);
+            for pad in 0..9 {
+                let text = format!("{}{digits}", ".".repeat(pad));
+                assert!(might_hold_card(text.as_bytes()), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -74,11 +74,11 @@ fn worth_decoding(raw: &[u8]) -> bool {
 
 /// How many `=` positions a query pass remembers for the free-text scan to skip; beyond
 /// that the scan judges the names again, which costs time, not correctness.
-const HANDLED_MAX: usize = 32;
+const HANDLED_MAX: usize = 16;
 
 /// The `=` of each `name=value` pair the query pass judged, in order.
 pub(super) struct Handled {
-    positions: [usize; HANDLED_MAX],
+    positions: [u32; HANDLED_MAX],
     len: usize,
 }
 
@@ -87,12 +87,12 @@ impl Handled {
         Handled { positions: [0; HANDLED_MAX], len: 0 }
     }
     fn push(&mut self, position: usize) {
-        if self.len < HANDLED_MAX {
+        if let (true, Ok(position)) = (self.len < HANDLED_MAX, u32::try_from(position)) {
             self.positions[self.len] = position;
             self.len += 1;
         }
     }
-    pub(super) fn as_slice(&self) -> &[usize] {
+    pub(super) fn as_slice(&self) -> &[u32] {
         &self.positions[..self.len]
     }
 }
@@ -109,16 +109,23 @@ pub(super) fn query_edits(
     out: &mut Vec<Edit>,
 ) {
     let b = s.as_bytes();
-    let mut i = range.start;
-    while i < range.end {
-        let pair_end = memchr(b'&', &b[i..range.end]).map_or(range.end, |k| i + k);
-        if let Some(eq) = memchr(b'=', &b[i..pair_end]).map(|k| i + k) {
-            handled.push(eq);
-            if eq + 1 < pair_end {
-                pair_edit(pass, s, i..eq, eq + 1..pair_end, set_ids, depth, out);
+    // One plain pass: query strings are short, shorter than what pays for memchr's setup.
+    let mut pair_start = range.start;
+    let mut eq = None;
+    for i in range.start..=range.end {
+        match b.get(i).filter(|_| i < range.end) {
+            Some(b'=') if eq.is_none() => eq = Some(i),
+            Some(b'&') | None => {
+                if let Some(eq) = eq.take() {
+                    handled.push(eq);
+                    if eq + 1 < i {
+                        pair_edit(pass, s, pair_start..eq, eq + 1..i, set_ids, depth, out);
+                    }
+                }
+                pair_start = i + 1;
             }
+            _ => {}
         }
-        i = pair_end + 1;
     }
 }
 

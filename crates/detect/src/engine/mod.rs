@@ -145,6 +145,8 @@ impl KindState {
 /// One rule's runtime in an engine.
 struct RuleRuntime {
     index: usize,
+    /// Index of the rule's group_by list in the engine's key cache.
+    group: usize,
     state: KindState,
     alerts: OpenAlerts,
     ttl_ms: i64,
@@ -161,7 +163,9 @@ pub struct Engine {
     watermark_ms: i64,
     events: u64,
     late_events: u64,
-    key: String,
+    /// The distinct group_by lists of the shard's rules, and each one's key for the current
+    /// event (built at most once per event, shared by rules grouping alike).
+    keys: Vec<KeyCache>,
     scratch: String,
     cache: EvalCache,
 }
@@ -185,13 +189,27 @@ impl Engine {
     }
 
     pub(crate) fn with_rules(rules: Arc<RuleSet>, limits: &Limits, indices: &[usize]) -> Engine {
+        let mut keys: Vec<KeyCache> = Vec::new();
         let runtimes = indices
             .iter()
             .map(|&index| {
                 let rule = &rules.inner.rules[index];
                 let max_keys = rule.max_keys.unwrap_or(limits.max_keys_per_rule).max(1);
+                let group = match keys.iter().position(|k| k.group_by == rule.group_by) {
+                    Some(g) => g,
+                    None => {
+                        keys.push(KeyCache {
+                            group_by: rule.group_by.clone(),
+                            event: u64::MAX,
+                            present: false,
+                            text: String::with_capacity(64),
+                        });
+                        keys.len() - 1
+                    }
+                };
                 RuleRuntime {
                     index,
+                    group,
                     state: KindState::new(&rule.kind, max_keys),
                     alerts: OpenAlerts::default(),
                     ttl_ms: rule.kind.key_ttl_ms(),
@@ -201,15 +219,30 @@ impl Engine {
                 }
             })
             .collect();
+        let mut cache = EvalCache::default();
+        for &i in indices {
+            let rule = &rules.inner.rules[i];
+            let mut classes = rule.filter.request_classes();
+            match &rule.kind {
+                Kind::Ratio { matching, .. } => classes = classes.union(matching.request_classes()),
+                Kind::Sequence { steps, .. } => {
+                    for s in steps {
+                        classes = classes.union(s.cond.request_classes());
+                    }
+                }
+                _ => {}
+            }
+            cache.request_all = cache.request_all.union(classes);
+        }
         Engine {
             rules,
             runtimes,
             watermark_ms: i64::MIN,
             events: 0,
             late_events: 0,
-            key: String::with_capacity(64),
+            keys,
             scratch: String::with_capacity(64),
-            cache: EvalCache::default(),
+            cache,
         }
     }
 
@@ -243,11 +276,16 @@ impl Engine {
             if !rule.filter.eval(ev, det, &mut self.cache) {
                 continue;
             }
-            if !build_key(&rule.group_by, ev, &mut self.key) {
+            let key = &mut self.keys[rt.group];
+            if key.event != self.events {
+                key.event = self.events;
+                key.present = build_key(&key.group_by, ev, &mut key.text);
+            }
+            if !key.present {
                 continue;
             }
             rt.events_matched += 1;
-            rt.on_event(rule, ev, &self.key, det, &mut self.cache, &mut self.scratch, out);
+            rt.on_event(rule, ev, &key.text, det, &mut self.cache, &mut self.scratch, out);
         }
     }
 
@@ -415,6 +453,48 @@ impl RuleRuntime {
     }
 }
 
+/// One group_by list's key for the current event.
+struct KeyCache {
+    group_by: Vec<Field>,
+    /// The event (engine event count) the key was built for.
+    event: u64,
+    present: bool,
+    text: String,
+}
+
+/// Appends a value as text, formatting addresses and numbers without `fmt` (which costs more
+/// than the rest of a rule on the hot path). The text is the same as `Value::write_to`'s.
+fn write_value(v: Value<'_>, buf: &mut String) -> bool {
+    fn u8_text(n: u8, buf: &mut String) {
+        if n >= 100 {
+            buf.push((b'0' + n / 100) as char);
+        }
+        if n >= 10 {
+            buf.push((b'0' + n / 10 % 10) as char);
+        }
+        buf.push((b'0' + n % 10) as char);
+    }
+    fn v4(ip: std::net::Ipv4Addr, buf: &mut String) {
+        for (i, o) in ip.octets().into_iter().enumerate() {
+            if i > 0 {
+                buf.push('.');
+            }
+            u8_text(o, buf);
+        }
+    }
+    match v {
+        Value::Str(s) => buf.push_str(s),
+        Value::Ip(std::net::IpAddr::V4(ip)) => v4(ip, buf),
+        Value::Net(std::net::IpAddr::V4(ip), len) => {
+            v4(ip, buf);
+            buf.push('/');
+            u8_text(len, buf);
+        }
+        other => return other.write_to(buf),
+    }
+    true
+}
+
 /// Writes the actor key (group_by values separated by U+001F) into `buf`. False when a value
 /// is missing or empty: such events are skipped by the rule.
 fn build_key(group_by: &[Field], ev: &EventData, buf: &mut String) -> bool {
@@ -424,7 +504,7 @@ fn build_key(group_by: &[Field], ev: &EventData, buf: &mut String) -> bool {
             buf.push(KEY_SEPARATOR);
         }
         let start = buf.len();
-        if !ev.get(f).write_to(buf) || buf.len() == start {
+        if !write_value(ev.get(f), buf) || buf.len() == start {
             return false;
         }
         if buf[start..].contains(KEY_SEPARATOR) {

@@ -67,7 +67,11 @@ pub(crate) fn velocity(
     let (i, _) = table.touch_or_insert(key, t);
     let st = &mut table.slot_mut(i).state;
     let mut fire: Option<Fire> = None;
-    if let (Some(cur), Some(prev)) = (location, st.location) {
+    let moved = match (location, st.location) {
+        (Some(cur), Some(prev)) => (cur.0 as f32, cur.1 as f32) != prev,
+        _ => false,
+    };
+    if let (true, Some(cur), Some(prev)) = (moved, location, st.location) {
         let prev = (f64::from(prev.0), f64::from(prev.1));
         let d = haversine_km(prev, cur);
         if d >= min_distance_km && d > 0.0 {

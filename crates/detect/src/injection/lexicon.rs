@@ -288,13 +288,33 @@ pub(crate) fn internal_hosts() -> Vec<String> {
     hosts
 }
 
-/// SQL words whose presence (as whole words) makes a value worth tokenizing as SQL when it has
-/// no quote or comment. Everyday words that appear in every user agent (`like`, `version`) are
-/// left out; the measurement in `tests/injection_corpus.rs` checks nothing libinjection
-/// catches is lost by this prefilter.
-pub(crate) const SQL_KEYWORDS: &[&str] = &[
+/// SQL words that are rarely anything else: one of them is enough to tokenize a value as SQL.
+pub(crate) const SQL_SIGNATURE_WORDS: &[&str] = &[
     "union",
     "select",
+    "waitfor",
+    "benchmark",
+    "pg_sleep",
+    "having",
+    "information_schema",
+    "outfile",
+    "dumpfile",
+    "load_file",
+    "extractvalue",
+    "updatexml",
+    "xp_cmdshell",
+    "xor",
+    "rlike",
+    "regexp",
+    "ifnull",
+    "concat",
+];
+
+/// SQL words whose presence (as whole words) makes a value worth tokenizing as SQL when it has
+/// no quote or comment: two of them, or one with an operator (see `prefilter.rs`). Everyday
+/// words that appear in every user agent (`like`, `version`) are left out; the measurement in
+/// `tests/injection_corpus.rs` checks nothing libinjection catches is lost by this prefilter.
+pub(crate) const SQL_KEYWORDS: &[&str] = &[
     "insert",
     "update",
     "delete",
@@ -305,12 +325,8 @@ pub(crate) const SQL_KEYWORDS: &[&str] = &[
     "exec",
     "execute",
     "declare",
-    "waitfor",
     "delay",
     "sleep",
-    "benchmark",
-    "pg_sleep",
-    "having",
     "where",
     "from",
     "limit",
@@ -319,13 +335,8 @@ pub(crate) const SQL_KEYWORDS: &[&str] = &[
     "group",
     "by",
     "into",
-    "outfile",
-    "dumpfile",
-    "load_file",
-    "information_schema",
     "and",
     "or",
-    "xor",
     "not",
     "null",
     "true",
@@ -334,8 +345,6 @@ pub(crate) const SQL_KEYWORDS: &[&str] = &[
     "case",
     "when",
     "between",
-    "regexp",
-    "rlike",
     "sounds",
     "div",
     "mod",
@@ -343,13 +352,8 @@ pub(crate) const SQL_KEYWORDS: &[&str] = &[
     "binary",
     "values",
     "if",
-    "ifnull",
     "iif",
     "char",
-    "concat",
-    "extractvalue",
-    "updatexml",
-    "xp_cmdshell",
     "shutdown",
     "for",
     "unknown",

@@ -2,9 +2,9 @@
 //! traversal, template injection, NoSQL, SSRF, JNDI, CRLF) a client-controlled value carries.
 //!
 //! Each value is decoded once (percent, `+`, double encoding, `\xHH`/`\uHHHH`, overlong
-//! UTF-8), looked at cheaply (the kinds of bytes it holds, one Aho-Corasick pass over the
-//! trigger words of every class) and only then, for the classes that could be present,
-//! checked precisely. Ordinary API values stop after the cheap look.
+//! UTF-8), looked at cheaply (the kinds of bytes it holds, then, only when those bytes allow a
+//! class, Aho-Corasick passes over trigger words) and only then, for the classes that could be
+//! present, checked precisely. Ordinary API values stop after the cheap look.
 //!
 //! Everything here is a pure function of its input: no I/O, no clock, and no panic on any
 //! input, since every value is attacker bytes (a proptest feeds it arbitrary strings).

@@ -131,14 +131,18 @@ struct Automaton {
     automaton: AhoCorasick,
     /// The family of each pattern, by pattern index.
     families: Vec<Trigger>,
+    /// How many SQL keywords each pattern counts for (see [`TriggerWords::scan`]).
+    weights: Vec<u8>,
 }
 
 impl Automaton {
-    fn new(lists: Vec<(Vec<&str>, Trigger)>) -> Automaton {
+    fn new(lists: Vec<(Vec<&str>, Trigger, u8)>) -> Automaton {
         let mut patterns: Vec<&str> = Vec::new();
         let mut families = Vec::new();
-        for (words, family) in lists {
+        let mut weights = Vec::new();
+        for (words, family, weight) in lists {
             families.extend(std::iter::repeat_n(family, words.len()));
+            weights.extend(std::iter::repeat_n(weight, words.len()));
             patterns.extend(words);
         }
         let automaton = AhoCorasick::builder()
@@ -149,7 +153,7 @@ impl Automaton {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
             .expect("the trigger words are valid patterns");
-        Automaton { automaton, families }
+        Automaton { automaton, families, weights }
     }
 }
 
@@ -162,14 +166,15 @@ impl TriggerWords {
     /// every path, fast.
     pub(crate) fn new(internal_hosts: &[String]) -> TriggerWords {
         let words = Automaton::new(vec![
-            (lexicon::SQL_KEYWORDS.to_vec(), Trigger::SqlKeyword),
-            (lexicon::XSS_TOKENS.to_vec(), Trigger::Xss),
-            (lexicon::NOSQL_TOKENS.to_vec(), Trigger::Nosql),
+            (lexicon::SQL_SIGNATURE_WORDS.to_vec(), Trigger::SqlKeyword, 2),
+            (lexicon::SQL_KEYWORDS.to_vec(), Trigger::SqlKeyword, 1),
+            (lexicon::XSS_TOKENS.to_vec(), Trigger::Xss, 1),
+            (lexicon::NOSQL_TOKENS.to_vec(), Trigger::Nosql, 1),
         ]);
         let paths = Automaton::new(vec![
-            (lexicon::PATH_TOKENS.to_vec(), Trigger::Path),
-            (lexicon::SYSTEM_FILE_ROOTS.to_vec(), Trigger::SystemFile),
-            (internal_hosts.iter().map(String::as_str).collect(), Trigger::InternalHost),
+            (lexicon::PATH_TOKENS.to_vec(), Trigger::Path, 1),
+            (lexicon::SYSTEM_FILE_ROOTS.to_vec(), Trigger::SystemFile, 1),
+            (internal_hosts.iter().map(String::as_str).collect(), Trigger::InternalHost, 1),
         ]);
         TriggerWords { words, paths }
     }
@@ -178,8 +183,8 @@ impl TriggerWords {
     ///
     /// SQL keywords count only as whole words (`or` in `orders` does not; digits may touch
     /// them: `1UNION`), and only two of them, or one after a number (`-1 union`), or one next
-    /// to an SQL operator byte: a single English "and" or "for" in a search phrase is not worth
-    /// tokenizing as SQL.
+    /// to an SQL operator byte, or one that is rarely anything but SQL (`select`, `union`): a
+    /// single English "and" or "for" in a search phrase is not worth tokenizing as SQL.
     pub(crate) fn scan(&self, v: &[u8], kinds: u32, wanted: Triggers) -> Triggers {
         let mut found = Triggers::default();
         if WORD_FAMILIES.iter().any(|f| wanted.has(*f)) {
@@ -195,9 +200,10 @@ impl TriggerWords {
 impl Automaton {
     fn scan(&self, v: &[u8], kinds: u32, wanted: Triggers, found: &mut Triggers) {
         let sql_operator = kinds & SQL_OPERATOR_BYTES != 0;
-        let mut sql_words = 0;
+        let mut sql_words: u8 = 0;
         for m in self.automaton.find_overlapping_iter(v) {
-            let family = self.families[m.pattern().as_usize()];
+            let pattern = m.pattern().as_usize();
+            let family = self.families[pattern];
             if !wanted.has(family) || found.has(family) {
                 continue;
             }
@@ -205,7 +211,7 @@ impl Automaton {
                 if !is_whole_word(v, m.start(), m.end()) {
                     continue;
                 }
-                sql_words += if after_number(v, m.start()) { 2 } else { 1 };
+                sql_words += self.weights[pattern] + u8::from(after_number(v, m.start()));
                 if !sql_operator && sql_words < 2 {
                     continue;
                 }
@@ -219,17 +225,16 @@ impl Automaton {
 }
 
 /// Bytes that, next to one SQL keyword, make a value look like an expression.
+/// (Not parentheses, commas or semicolons: prose has them around its "and"s; SQL written with
+/// them has a call, `substring(`, or a second keyword.)
 const SQL_OPERATOR_BYTES: u32 = byte::EQUALS
     | byte::LESS
     | byte::GREATER
-    | byte::PAREN
-    | byte::COMMA
     | byte::AT
     | byte::PIPE
     | byte::AMPERSAND
     | byte::BANG
-    | byte::SEMICOLON
-    | byte::STAR;
+    | byte::HASH;
 
 /// Whether the last non-blank byte before `start` is a digit.
 fn after_number(v: &[u8], start: usize) -> bool {
