@@ -61,7 +61,8 @@ pub fn load(file: &Path) -> anyhow::Result<ReplayConfig> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read configuration {}", file.display()))?;
     let raw: RawConfig = serde_saphyr::from_str(&text).map_err(|e| {
-        let at = e.location().map(|l| place(file, &l)).unwrap_or_else(|| file.display().to_string());
+        let at =
+            e.location().map(|l| place(file, &l)).unwrap_or_else(|| file.display().to_string());
         anyhow::anyhow!("{at}: {e}")
     })?;
     let base = file.parent().unwrap_or(Path::new("."));
@@ -78,7 +79,10 @@ pub fn load(file: &Path) -> anyhow::Result<ReplayConfig> {
     };
     if let Some(m) = &raw.limits.max_keys_per_rule {
         if m.value == 0 {
-            errors.push(format!("{}: limits.max_keys_per_rule: must be at least 1", place(file, &m.referenced)));
+            errors.push(format!(
+                "{}: limits.max_keys_per_rule: must be at least 1",
+                place(file, &m.referenced)
+            ));
         }
     }
     if let Some(proxies) = raw.trusted_proxies {
@@ -123,5 +127,7 @@ pub fn load(file: &Path) -> anyhow::Result<ReplayConfig> {
 
 /// Parses `192.0.2.7` or `192.0.2.0/24` (a bare address is a /32 or /128).
 pub fn parse_net(s: &str) -> Option<ipnet::IpNet> {
-    s.parse::<ipnet::IpNet>().ok().or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .or_else(|| s.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
 }

@@ -16,13 +16,22 @@ fn outputs(formats: &str) -> anyhow::Result<Outputs> {
             "nginx" => o.gateway = true,
             "kong" => o.kong = true,
             "ecs" => o.auth = true,
-            other => anyhow::bail!("--formats: unknown format `{other}` (expected nginx, kong, ecs)"),
+            other => {
+                anyhow::bail!("--formats: unknown format `{other}` (expected nginx, kong, ecs)")
+            }
         }
     }
     Ok(o)
 }
 
-fn config(hours: u32, rate: f64, users: u32, seed: u64, attacks: bool, distinct_ips: Option<u32>) -> anyhow::Result<TrafficConfig> {
+fn config(
+    hours: u32,
+    rate: f64,
+    users: u32,
+    seed: u64,
+    attacks: bool,
+    distinct_ips: Option<u32>,
+) -> anyhow::Result<TrafficConfig> {
     if hours == 0 || !(rate > 0.0 && rate.is_finite()) || users == 0 {
         anyhow::bail!("--hours, --rate and --users must be positive");
     }
@@ -38,13 +47,18 @@ fn config(hours: u32, rate: f64, users: u32, seed: u64, attacks: bool, distinct_
 }
 
 pub fn generate(args: GenerateArgs) -> anyhow::Result<u8> {
-    let cfg = config(args.hours, args.rate, args.users, args.seed, !args.no_attacks, args.distinct_ips)?;
+    let cfg =
+        config(args.hours, args.rate, args.users, args.seed, !args.no_attacks, args.distinct_ips)?;
     let manifest = generate_files_with(&cfg, &args.dir, outputs(&args.formats)?)
         .with_context(|| format!("cannot write traffic into {}", args.dir.display()))?;
     for f in &manifest.files {
         eprintln!("{}  {} lines  {} bytes  ({})", f.path.display(), f.lines, f.bytes, f.format);
     }
-    eprintln!("{} attack scenarios, {} attack records", manifest.truth.len(), manifest.attack_records);
+    eprintln!(
+        "{} attack scenarios, {} attack records",
+        manifest.truth.len(),
+        manifest.attack_records
+    );
     Ok(crate::exit::OK)
 }
 
@@ -54,7 +68,9 @@ fn caught_by<'a>(t: &TruthEntry, alerts: &'a [serde_json::Value]) -> BTreeSet<&'
     for a in alerts {
         let names_actor = a["actor"].as_object().is_some_and(|actor| {
             actor.iter().any(|(k, v)| {
-                t.actor.iter().any(|(f, vals)| f == k && v.as_str().is_some_and(|v| vals.iter().any(|x| x == v)))
+                t.actor.iter().any(|(f, vals)| {
+                    f == k && v.as_str().is_some_and(|v| vals.iter().any(|x| x == v))
+                })
             })
         });
         if names_actor {
@@ -65,11 +81,19 @@ fn caught_by<'a>(t: &TruthEntry, alerts: &'a [serde_json::Value]) -> BTreeSet<&'
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
-    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("apiwatch-demo-{}", std::process::id())));
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("apiwatch-demo-{}", std::process::id()))
+    });
     let cfg = config(args.hours, 10.0, 1_000, 42, true, None)?;
-    println!("Generating {} hours of API traffic with attacks in it into {} ...", args.hours, dir.display());
-    let manifest = generate_files_with(&cfg, &dir, Outputs { gateway: true, kong: false, auth: true })?;
-    let geoip = args.geoip.clone().or_else(|| std::env::var_os("APIWATCH_GEOIP").map(PathBuf::from));
+    println!(
+        "Generating {} hours of API traffic with attacks in it into {} ...",
+        args.hours,
+        dir.display()
+    );
+    let manifest =
+        generate_files_with(&cfg, &dir, Outputs { gateway: true, kong: false, auth: true })?;
+    let geoip =
+        args.geoip.clone().or_else(|| std::env::var_os("APIWATCH_GEOIP").map(PathBuf::from));
     if geoip.is_none() {
         println!("(no GeoIP database: travel and new-country rules cannot see countries; scripts/demo installs one)");
     }
@@ -88,7 +112,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
         key_file: None,
         no_progress: false,
     };
-    println!("Replaying: apiwatch replay {} {} --alerts-out {}\n", replay.inputs[0], replay.inputs[1], alerts_path.display());
+    println!(
+        "Replaying: apiwatch replay {} {} --alerts-out {}\n",
+        replay.inputs[0],
+        replay.inputs[1],
+        alerts_path.display()
+    );
     let status = crate::replay::run(replay)?;
     let alerts: Vec<serde_json::Value> = std::fs::read_to_string(&alerts_path)?
         .lines()
@@ -116,8 +145,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
             verdict
         );
     }
-    println!("\n{caught} of {} attack scenarios caught; {} alerts in all.", manifest.truth.len(), alerts.len());
-    if let Some(first) = alerts.iter().find(|a| a["severity"] == "critical").or_else(|| alerts.first()) {
+    println!(
+        "\n{caught} of {} attack scenarios caught; {} alerts in all.",
+        manifest.truth.len(),
+        alerts.len()
+    );
+    if let Some(first) =
+        alerts.iter().find(|a| a["severity"] == "critical").or_else(|| alerts.first())
+    {
         println!("\nOne alert, as written to {}:", alerts_path.display());
         let mut shown = first.clone();
         if let Some(ev) = shown["evidence"].as_array_mut() {

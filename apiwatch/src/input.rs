@@ -69,13 +69,14 @@ pub fn open(spec: &InputSpec, read_bytes: Arc<AtomicU64>) -> io::Result<Opened> 
     };
     let mut buffered = BufReader::with_capacity(CHUNK_BYTES, Counting { inner: raw, read_bytes });
     let head = buffered.fill_buf()?;
-    let (reader, compression): (Box<dyn Read + Send>, &'static str) = if head.starts_with(&[0x1f, 0x8b]) {
-        (Box::new(flate2::read::MultiGzDecoder::new(buffered)), "gzip")
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        (Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?), "zstd")
-    } else {
-        (Box::new(buffered), "none")
-    };
+    let (reader, compression): (Box<dyn Read + Send>, &'static str) =
+        if head.starts_with(&[0x1f, 0x8b]) {
+            (Box::new(flate2::read::MultiGzDecoder::new(buffered)), "gzip")
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            (Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?), "zstd")
+        } else {
+            (Box::new(buffered), "none")
+        };
     Ok(Opened { reader, size_bytes, compression })
 }
 
@@ -241,7 +242,10 @@ mod tests {
     fn format_prefix_only_when_known() {
         let known = |f: &str| f == "nginx";
         let s = parse_arg(0, "nginx:/var/log/a.log", known);
-        assert_eq!((s.format.as_deref(), s.path.unwrap()), (Some("nginx"), PathBuf::from("/var/log/a.log")));
+        assert_eq!(
+            (s.format.as_deref(), s.path.unwrap()),
+            (Some("nginx"), PathBuf::from("/var/log/a.log"))
+        );
         let s = parse_arg(1, "c:weird", known);
         assert_eq!(s.format, None);
         assert!(parse_arg(2, "-", known).path.is_none());

@@ -46,7 +46,8 @@ fn create(path: &Path) -> anyhow::Result<[u8; 32]> {
     use std::io::Write;
     match opts.open(path) {
         Ok(mut f) => {
-            f.write_all(&key).with_context(|| format!("cannot write key file {}", path.display()))?;
+            f.write_all(&key)
+                .with_context(|| format!("cannot write key file {}", path.display()))?;
             Ok(key)
         }
         // Another process made it first: use theirs.

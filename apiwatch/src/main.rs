@@ -33,7 +33,10 @@ fn main() -> ExitCode {
         Err(e) => {
             // Errors carry file/line/field context; they never carry event content, and what
             // they print is escaped for the terminal.
-            eprintln!("error: {}", apiwatch_core::escape::for_terminal(&format!("{e:#}")));
+            // Escaped line by line, so a multi-line report keeps its lines.
+            let text = format!("{e:#}");
+            let lines: Vec<_> = text.lines().map(apiwatch_core::escape::for_terminal).collect();
+            eprintln!("error: {}", lines.join("\n"));
             ExitCode::from(exit::USAGE)
         }
     }

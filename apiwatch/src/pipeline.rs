@@ -90,7 +90,12 @@ fn decode_chunk(
     enrich: &mut apiwatch_enrich::EnrichWorker,
     redactor: &Redactor,
 ) -> Decoded {
-    let mut out = Decoded { events: Vec::with_capacity(1024), lines: 0, unparsed: Vec::new(), unparsed_count: 0 };
+    let mut out = Decoded {
+        events: Vec::with_capacity(1024),
+        lines: 0,
+        unparsed: Vec::new(),
+        unparsed_count: 0,
+    };
     let fail = |out: &mut Decoded, line: u64, why: String| {
         out.unparsed_count += 1;
         if out.unparsed.len() < UNPARSED_EXAMPLES_MAX {
@@ -164,7 +169,11 @@ impl InputStream {
 }
 
 /// Runs the whole pipeline to the end of every input.
-pub fn run(inputs: Vec<PreparedInput>, settings: RunSettings, events_done: Arc<AtomicU64>) -> RunOutput {
+pub fn run(
+    inputs: Vec<PreparedInput>,
+    settings: RunSettings,
+    events_done: Arc<AtomicU64>,
+) -> RunOutput {
     let read_errors: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
     thread::scope(|scope| {
         let mut streams = Vec::new();
@@ -183,7 +192,8 @@ pub fn run(inputs: Vec<PreparedInput>, settings: RunSettings, events_done: Arc<A
                 let index = prepared.spec.index;
                 scope.spawn(move || {
                     for chunk in crx {
-                        let d = decode_chunk(&chunk, index, decoder.as_ref(), &mut enrich, &redactor);
+                        let d =
+                            decode_chunk(&chunk, index, decoder.as_ref(), &mut enrich, &redactor);
                         if dtx.send(d).is_err() {
                             return;
                         }
@@ -214,7 +224,10 @@ pub fn run(inputs: Vec<PreparedInput>, settings: RunSettings, events_done: Arc<A
                         }
                         Ok(None) => return,
                         Err(e) => {
-                            errors.lock().expect("no panics hold this lock").push((pos, e.to_string()));
+                            errors
+                                .lock()
+                                .expect("no panics hold this lock")
+                                .push((pos, e.to_string()));
                             return;
                         }
                     }

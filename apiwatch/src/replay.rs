@@ -92,7 +92,8 @@ fn prepare(
 ) -> Result<PreparedInput, InputFailure> {
     let fail = |why: String| InputFailure { display: spec.display.clone(), why };
     let read_bytes = Arc::new(AtomicU64::new(0));
-    let opened = input::open(&spec, Arc::clone(&read_bytes)).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let opened = input::open(&spec, Arc::clone(&read_bytes))
+        .map_err(|e| fail(format!("cannot open: {e}")))?;
     let mut chunker = Chunker::new(opened.reader);
     let mut first_chunks = Vec::new();
     // Read until there are enough lines to recognise the format (or the input ends).
@@ -111,20 +112,26 @@ fn prepare(
         Some(name) => match custom.iter().find(|(n, _)| n == name) {
             Some((n, d)) => (n.clone(), Arc::clone(d)),
             None => {
-                let d = apiwatch_parse::builtin(name).expect("FORMAT: prefixes are checked against known names");
+                let d = apiwatch_parse::builtin(name)
+                    .expect("FORMAT: prefixes are checked against known names");
                 (name.clone(), Arc::from(d))
             }
         },
         None => {
             let mut names: Vec<String> = custom.iter().map(|(n, _)| n.clone()).collect();
-            let mut decoders: Vec<Arc<dyn Decoder>> = custom.iter().map(|(_, d)| Arc::clone(d)).collect();
+            let mut decoders: Vec<Arc<dyn Decoder>> =
+                custom.iter().map(|(_, d)| Arc::clone(d)).collect();
             for b in apiwatch_parse::BUILTIN_FORMATS {
                 names.push((*b).to_string());
                 decoders.push(Arc::from(apiwatch_parse::builtin(b).expect("built-in names build")));
             }
             let refs: Vec<&dyn Decoder> = decoders.iter().map(|d| d.as_ref()).collect();
             let sample = apiwatch_parse::DetectSample {
-                lines: first_chunks.iter().flat_map(|c| input::lines(c).map(|(_, l)| l)).take(DETECT_LINES_MAX).collect(),
+                lines: first_chunks
+                    .iter()
+                    .flat_map(|c| input::lines(c).map(|(_, l)| l))
+                    .take(DETECT_LINES_MAX)
+                    .collect(),
             };
             if sample.lines.is_empty() {
                 // An empty input: nothing to decode, any decoder will do.
@@ -165,7 +172,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
         .custom_formats
         .iter()
         .map(|c| {
-            let d = apiwatch_parse::build_custom(c).expect("custom formats were validated with the configuration");
+            let d = apiwatch_parse::build_custom(c)
+                .expect("custom formats were validated with the configuration");
             (c.name().to_string(), Arc::from(d))
         })
         .collect();
@@ -183,13 +191,16 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
     }
 
     let total_bytes: Option<u64> = prepared.iter().map(|p| p.size_bytes).sum();
-    let counters: Vec<Arc<AtomicU64>> = prepared.iter().map(|p| Arc::clone(&p.read_bytes)).collect();
+    let counters: Vec<Arc<AtomicU64>> =
+        prepared.iter().map(|p| Arc::clone(&p.read_bytes)).collect();
     let events_done = Arc::new(AtomicU64::new(0));
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();
     let finished = Arc::new(AtomicBool::new(false));
     let progress = show_progress.then(|| {
         let (events_done, finished) = (Arc::clone(&events_done), Arc::clone(&finished));
-        std::thread::spawn(move || crate::summary::progress_loop(total_bytes, counters, events_done, finished))
+        std::thread::spawn(move || {
+            crate::summary::progress_loop(total_bytes, counters, events_done, finished)
+        })
     });
 
     let threads = plan.threads;
@@ -232,7 +243,8 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
 }
 
 fn write_alerts(path: &std::path::Path, alerts: &[apiwatch_core::Alert]) -> anyhow::Result<()> {
-    let f = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let f =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut w = std::io::BufWriter::new(f);
     for a in alerts {
         writeln!(w, "{}", a.to_json_line())?;

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Collects `*.yaml` / `*.yml` files under a folder (recursively, sorted for determinism).
 fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read rule folder {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read rule folder {}", dir.display()))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
@@ -28,7 +29,11 @@ fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 pub fn load_rules(dirs: &[PathBuf], with_builtin: bool) -> anyhow::Result<RuleSet> {
     let mut sources: Vec<(String, String)> = Vec::new();
     if with_builtin {
-        sources.extend(apiwatch_detect::pack::builtin_sources().into_iter().map(|(n, t)| (n.to_string(), t.to_string())));
+        sources.extend(
+            apiwatch_detect::pack::builtin_sources()
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t.to_string())),
+        );
     }
     for d in dirs {
         let mut files = Vec::new();
@@ -41,7 +46,8 @@ pub fn load_rules(dirs: &[PathBuf], with_builtin: bool) -> anyhow::Result<RuleSe
             anyhow::bail!("no rule files (*.yaml) in {}", d.display());
         }
         for f in files {
-            let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
             sources.push((f.display().to_string(), text));
         }
     }
@@ -86,7 +92,9 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<u8> {
             // Test cases run with a fixed key: they are fixtures, not real secrets.
             let report = apiwatch_detect::run_rule_tests(&set, &Redactor::new([7; 32]));
             match output {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
+                OutputFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&report.to_json())?)
+                }
                 OutputFormat::Text => print!("{}", report),
             }
             Ok(if report.all_passed() { exit::OK } else { exit::USAGE })

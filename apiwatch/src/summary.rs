@@ -116,7 +116,10 @@ impl Summary {
             .map(|(rule, (alerts, events))| RuleCount {
                 rule: rule.to_string(),
                 title: info.get(rule).map(|r| r.title.clone()).unwrap_or_default(),
-                severity: info.get(rule).map(|r| r.severity.as_str().to_string()).unwrap_or_default(),
+                severity: info
+                    .get(rule)
+                    .map(|r| r.severity.as_str().to_string())
+                    .unwrap_or_default(),
                 alerts,
                 events,
             })
@@ -154,14 +157,25 @@ impl Summary {
 
     pub fn write_text(&self, w: &mut impl Write) -> io::Result<()> {
         let secs = self.elapsed_ms as f64 / 1000.0;
-        writeln!(w, "Replayed {} events in {secs:.2} s ({} events/s).", self.events, self.events_per_s)?;
+        writeln!(
+            w,
+            "Replayed {} events in {secs:.2} s ({} events/s).",
+            self.events, self.events_per_s
+        )?;
         if let Some(m) = self.peak_memory_bytes {
             writeln!(w, "Peak memory: {:.1} MiB.", m as f64 / (1024.0 * 1024.0))?;
         }
         writeln!(w, "\nInputs:")?;
         for i in &self.inputs {
             let t = |s: &str| for_terminal(s).into_owned();
-            write!(w, "  {}  format={} events={} unparsed={}", t(&i.input), t(&i.format), i.events, i.unparsed)?;
+            write!(
+                w,
+                "  {}  format={} events={} unparsed={}",
+                t(&i.input),
+                t(&i.format),
+                i.events,
+                i.unparsed
+            )?;
             if let (Some(a), Some(b)) = (&i.first_event, &i.last_event) {
                 write!(w, "  {a} .. {b}")?;
             }
@@ -184,7 +198,14 @@ impl Summary {
             sev("low")
         )?;
         for r in &self.alerts_by_rule {
-            writeln!(w, "  {:>5}  {:<8}  {}  {}", r.alerts, r.severity, r.rule, for_terminal(&r.title))?;
+            writeln!(
+                w,
+                "  {:>5}  {:<8}  {}  {}",
+                r.alerts,
+                r.severity,
+                r.rule,
+                for_terminal(&r.title)
+            )?;
         }
         if !self.top_actors.is_empty() {
             writeln!(w, "\nTop actors:")?;
@@ -214,7 +235,8 @@ fn top_actors(alerts: &[Alert]) -> Vec<ActorSummary> {
     let mut by_actor: BTreeMap<(String, String), (u64, Severity, Vec<String>)> = BTreeMap::new();
     for a in alerts {
         for (k, v) in &a.actor {
-            let e = by_actor.entry((k.clone(), v.clone())).or_insert((0, Severity::Low, Vec::new()));
+            let e =
+                by_actor.entry((k.clone(), v.clone())).or_insert((0, Severity::Low, Vec::new()));
             e.0 += 1;
             e.1 = e.1.max(a.severity);
             if !e.2.contains(&a.rule) {
@@ -255,7 +277,8 @@ pub fn progress_loop(
             .expect("template is valid"),
         ),
         None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bytes} {msg}").expect("template is valid"),
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bytes} {msg}")
+                .expect("template is valid"),
         ),
     };
     let start = Instant::now();

@@ -5,7 +5,8 @@ use std::path::Path;
 
 /// Crates that must stay pure, and what they may never depend on.
 const PURE_CRATES: &[&str] = &["core", "parse", "detect", "enrich"];
-const FORBIDDEN: &[&str] = &["tokio", "hyper", "axum", "reqwest", "rusqlite", "async-nats", "mio", "chrono"];
+const FORBIDDEN: &[&str] =
+    &["tokio", "hyper", "axum", "reqwest", "rusqlite", "async-nats", "mio", "chrono"];
 
 #[test]
 fn core_crates_do_not_depend_on_io_runtimes() {
@@ -13,7 +14,8 @@ fn core_crates_do_not_depend_on_io_runtimes() {
     let mut violations = Vec::new();
     for krate in PURE_CRATES {
         let manifest = root.join("crates").join(krate).join("Cargo.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        let text = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
         for line in text.lines() {
             let name = line.split(['=', '.', ' ']).next().unwrap_or("").trim();
             if FORBIDDEN.contains(&name) {
@@ -33,7 +35,13 @@ fn detect_and_core_read_no_clock_and_do_no_io() {
         scan(&dir, &mut |path, text| {
             for (n, line) in text.lines().enumerate() {
                 let code = line.split("//").next().unwrap_or("");
-                for needle in ["SystemTime::now", "Instant::now", "std::fs::", "std::net::TcpStream", "thread::spawn"] {
+                for needle in [
+                    "SystemTime::now",
+                    "Instant::now",
+                    "std::fs::",
+                    "std::net::TcpStream",
+                    "thread::spawn",
+                ] {
                     if code.contains(needle) {
                         violations.push(format!("{}:{}: {needle}", path.display(), n + 1));
                     }

@@ -10,7 +10,9 @@ use std::io::Write;
 fn a_clean_run_exits_zero_and_counts_events() {
     let dir = scratch("clean-run");
     let log = dir.join("access.log");
-    let lines: String = (0..50).map(|i| nginx_line("198.51.100.7", i, "GET /api/v1/products?page=2", 200) + "\n").collect();
+    let lines: String = (0..50)
+        .map(|i| nginx_line("198.51.100.7", i, "GET /api/v1/products?page=2", 200) + "\n")
+        .collect();
     std::fs::write(&log, lines).unwrap();
     let out = apiwatch(&dir, &["replay", log.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
@@ -36,7 +38,8 @@ fn a_missing_input_exits_two_and_the_others_are_still_replayed() {
     let dir = scratch("missing-input");
     let log = dir.join("ok.log");
     std::fs::write(&log, nginx_line("198.51.100.7", 0, "GET / ", 200) + "\n").unwrap();
-    let out = apiwatch(&dir, &["replay", "/nonexistent/nope.log", log.to_str().unwrap(), "-o", "json"]);
+    let out =
+        apiwatch(&dir, &["replay", "/nonexistent/nope.log", log.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(2));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["events"], 1);
@@ -61,8 +64,12 @@ fn malformed_lines_are_counted_with_their_line_numbers_and_never_end_the_run() {
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(s["events"], 16);
     assert_eq!(s["inputs"][0]["unparsed"], 4);
-    let lines: Vec<u64> =
-        s["inputs"][0]["unparsed_examples"].as_array().unwrap().iter().map(|u| u["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = s["inputs"][0]["unparsed_examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, vec![4, 9, 14, 19]);
 }
 
@@ -73,7 +80,10 @@ fn gzip_zstd_stdin_and_named_formats_read_the_same_events() {
     let plain = dir.join("a.log");
     std::fs::write(&plain, &text).unwrap();
     let gz = dir.join("a.log.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
     enc.write_all(text.as_bytes()).unwrap();
     enc.finish().unwrap();
     let zst = dir.join("a.log.zst");
@@ -110,8 +120,18 @@ fn inputs_are_merged_by_event_time() {
     let dir = scratch("merge");
     let a = dir.join("a.log");
     let b = dir.join("b.log");
-    std::fs::write(&a, (0..10).map(|i| nginx_line("192.0.2.1", i * 2, "GET /a", 200) + "\n").collect::<String>()).unwrap();
-    std::fs::write(&b, (0..10).map(|i| nginx_line("192.0.2.2", i * 2 + 1, "GET /b", 200) + "\n").collect::<String>()).unwrap();
+    std::fs::write(
+        &a,
+        (0..10).map(|i| nginx_line("192.0.2.1", i * 2, "GET /a", 200) + "\n").collect::<String>(),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        (0..10)
+            .map(|i| nginx_line("192.0.2.2", i * 2 + 1, "GET /b", 200) + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
     let out = apiwatch(&dir, &["replay", a.to_str().unwrap(), b.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -10,7 +10,19 @@ fn alerts_are_byte_identical_across_runs_and_thread_counts() {
     let traffic = dir.join("traffic");
     let out = apiwatch(
         &dir,
-        &["generate", "--dir", traffic.to_str().unwrap(), "--hours", "3", "--rate", "5", "--seed", "3", "--formats", "nginx,ecs"],
+        &[
+            "generate",
+            "--dir",
+            traffic.to_str().unwrap(),
+            "--hours",
+            "3",
+            "--rate",
+            "5",
+            "--seed",
+            "3",
+            "--formats",
+            "nginx,ecs",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     let mut outputs = Vec::new();

@@ -35,11 +35,15 @@ fn control_characters_in_fields_are_escaped_in_the_text_summary() {
         "203.0.113.5 - - [02/Mar/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"evil\\x1B[2J\\x1B[31m\\x0DAlerts: 0 (all clear)\\x0Aforged\"\n",
     )
     .unwrap();
-    let out = apiwatch(&dir, &["replay", log.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
+    let out =
+        apiwatch(&dir, &["replay", log.to_str().unwrap(), "--rules", rules.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     let text = out.stdout_text();
     assert!(text.contains("by-user-agent"), "{text}");
-    assert!(!text.bytes().any(|b| b == 0x1b || b == b'\r'), "raw control bytes reached the terminal:\n{text:?}");
+    assert!(
+        !text.bytes().any(|b| b == 0x1b || b == b'\r'),
+        "raw control bytes reached the terminal:\n{text:?}"
+    );
     assert!(!text.lines().any(|l| l.starts_with("forged")), "a line was forged:\n{text}");
     assert!(text.contains("\\x1b[2J"), "the escape is shown, visibly: {text}");
 }

@@ -112,7 +112,12 @@ fn no_output_contains_a_planted_secret() {
         args.push(p.display().to_string());
     }
     let alerts = dir.join("alerts.jsonl");
-    args.extend(["--rules".into(), rules.display().to_string(), "--alerts-out".into(), alerts.display().to_string()]);
+    args.extend([
+        "--rules".into(),
+        rules.display().to_string(),
+        "--alerts-out".into(),
+        alerts.display().to_string(),
+    ]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
 
     let text_run = apiwatch(&dir, &argv);
@@ -123,12 +128,17 @@ fn no_output_contains_a_planted_secret() {
 
     // Every input decoded (but the one broken nginx line), and every address alerted, so the
     // evidence really holds every event.
-    let summary: serde_json::Value = serde_json::from_slice(&json_run.stdout).expect("JSON summary");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&json_run.stdout).expect("JSON summary");
     for input in summary["inputs"].as_array().unwrap() {
         assert!(input["events"].as_u64().unwrap() >= 1, "input decoded nothing: {input}");
     }
     assert_eq!(summary["inputs"][0]["unparsed"], 1, "{summary}");
-    assert_eq!(alerts_text.lines().count() as u64, summary["events"].as_u64().unwrap(), "one alert per address");
+    assert_eq!(
+        alerts_text.lines().count() as u64,
+        summary["events"].as_u64().unwrap(),
+        "one alert per address"
+    );
 
     assert_clean("the alerts", &alerts_text);
     assert_clean("the text summary", &text_run.stdout_text());
@@ -137,8 +147,12 @@ fn no_output_contains_a_planted_secret() {
     assert_clean("stderr (JSON run)", &json_run.stderr_text());
 
     // The same token seen twice gets the same pseudonym: it is still usable as an actor.
-    let alerts: Vec<serde_json::Value> = alerts_text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kong_alert = alerts.iter().find(|a| a["actor"]["source.ip"] == "198.51.100.11").expect("kong event alerted");
+    let alerts: Vec<serde_json::Value> =
+        alerts_text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kong_alert = alerts
+        .iter()
+        .find(|a| a["actor"]["source.ip"] == "198.51.100.11")
+        .expect("kong event alerted");
     let ev = &kong_alert["evidence"][0];
     assert_eq!(ev["user"]["name"], "mallory", "JWT claims read before redaction: {ev}");
     assert_eq!(ev["token"]["id"], "j-1", "{ev}");

@@ -57,6 +57,37 @@ pub fn decode_alb(data: &[u8]) {
     let _ = AlbDecoder::new().decode(data);
 }
 
+/// Bytes as rule files (split into files at NUL bytes) into the rule loader; a set that loads
+/// then sees one event with most fields set, so that its compiled matchers run too.
+pub fn rule_loader(data: &[u8]) {
+    let sources: Vec<(String, String)> = data
+        .split(|&b| b == 0)
+        .take(4)
+        .enumerate()
+        .map(|(i, part)| (format!("fuzz{i}.yaml"), String::from_utf8_lossy(part).into_owned()))
+        .collect();
+    let Ok(set) = apiwatch_detect::RuleSet::from_sources(&sources) else { return };
+    let event = serde_json::json!({
+        "@timestamp": "2026-03-01T10:00:00Z", "source.ip": "203.0.113.7", "user.name": "alice",
+        "user.roles": ["admin"], "url.path": "/admin/../etc/passwd", "url.query": "id=1%27%20or%201=1",
+        "http.request.method": "POST", "http.response.status_code": 401, "event.outcome": "failure",
+        "http.response.body.bytes": 1234, "source.geo.country_iso_code": "FR",
+        "source.geo.location": {"lat": 48.8, "lon": 2.3}, "user_agent.original": "sqlmap/1.7",
+        "http.request.headers.x-api-key": "k", "labels.tenant": "acme"
+    });
+    let data = apiwatch_core::ecs::from_ecs_json(&event).expect("a valid event");
+    let event = apiwatch_core::redact::Redactor::new([7; 32]).redact(data);
+    let mut engine = apiwatch_detect::Engine::new(
+        std::sync::Arc::new(set),
+        apiwatch_detect::Limits::default(),
+        0,
+        1,
+    );
+    let mut alerts = Vec::new();
+    engine.process(&event, &mut alerts);
+    engine.finish(&mut alerts);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +118,30 @@ mod tests {
             }
         }
         assert!(lines > 50, "too few case lines found ({lines})");
+    }
+
+    /// Every built-in rule file, whole and truncated, through the rule loader target.
+    #[test]
+    fn rule_files_replay_through_the_loader() {
+        fn walk(dir: &Path, out: &mut Vec<Vec<u8>>) {
+            for entry in std::fs::read_dir(dir).expect("rules exist") {
+                let path = entry.expect("readable entry").path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    out.push(std::fs::read(&path).expect("readable rule file"));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/detect/rules"), &mut files);
+        assert!(!files.is_empty());
+        for text in &files {
+            let step = (text.len() / 32).max(1);
+            for end in (0..=text.len()).step_by(step) {
+                rule_loader(&text[..end]);
+            }
+        }
     }
 
     #[test]

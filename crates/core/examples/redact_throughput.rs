@@ -23,13 +23,13 @@ fn typical(i: usize) -> EventData {
         timestamp_ms: 1_767_225_600_000 + i as i64,
         dataset: "nginx.access",
         source_ip: Some(format!("203.0.113.{}", i % 250).parse().expect("an address")),
-        http_method: Some(if i % 5 == 0 { "POST" } else { "GET" }.into()),
+        http_method: Some(if matches!(i % 5, 0) { "POST" } else { "GET" }.into()),
         http_version: Some("1.1".into()),
         url_path: Some(format!("/api/v1/orders/{}/items", 10_000 + i % 5_000)),
-        url_query: (i % 3 == 0).then(|| format!("page={}&limit=50&sort=-created_at", i % 20)),
+        url_query: matches!(i % 3, 0).then(|| format!("page={}&limit=50&sort=-created_at", i % 20)),
         status_code: Some(200),
         response_bytes: Some(512 + (i % 1000) as u64),
-        referrer: (i % 2 == 0).then(|| "https://shop.example.com/orders?page=1".into()),
+        referrer: matches!(i % 2, 0).then(|| "https://shop.example.com/orders?page=1".into()),
         user_agent: Some(USER_AGENTS[i % USER_AGENTS.len()].into()),
         ..EventData::default()
     }

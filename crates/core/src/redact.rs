@@ -48,25 +48,35 @@
 //! 3. **Every string field** (`url.path`, `url.query`, referrer, user agent, user name and id,
 //!    roles, consumer, domain, route, action, ids, header names and values, label values, …),
 //!    by shape, wherever it appears in the string:
-//!    - JSON Web Tokens: `eyJ` + base64url (≥ 10) `.` base64url (≥ 3) `.` optional
+//!    - JSON Web Tokens: `eyJ` + base64url (≥ 16 in all) `.` base64url (≥ 3) `.` optional
 //!      base64url (JWE's five segments too; a token cut after a JSON payload too) → `jwt_…`;
 //!    - payment card numbers: 13–19 digits, optionally grouped by single spaces or single
 //!      dashes, not glued to letters, digits or `_`, starting with 2–6 (the card industries;
 //!      this keeps epoch timestamps, which start with 1, out) and Luhn-valid → `card_…`;
 //!    - well-known key shapes → `key_…`: `AKIA`/`ASIA` + 16 `[0-9A-Z]`, `sk_live_`,
 //!      `sk_test_`, `rk_live_`, `rk_test_`, `whsec_` + ≥ 16, `ghp_`, `gho_`, `ghs_`, `ghu_`,
-//!      `ghr_` + ≥ 20, `github_pat_`, `glpat-`, `xox[abprs]-`, `npm_`, `AIza` + 35, and
+//!      `ghr_` + ≥ 20, `github_pat_` + ≥ 22, `glpat-` + ≥ 20, `xox[abprs]-` + ≥ 11, `npm_` +
+//!      ≥ 36, `AIza` + 35, and
 //!      `-----BEGIN … PRIVATE KEY-----` blocks (to their `-----END …-----`, or to the end of a
 //!      cut-off string);
 //!    - values under a secret name in text: `password=x`, `token: x`, `"token": "x"`,
-//!      `\"token\":\"x\"`, `Authorization: Bearer x` (scheme kept) → the name's kind;
+//!      `\"token\":\"x\"`, `Authorization: Bearer x` (scheme kept) → the name's kind. A
+//!      quoted value runs to its closing quote; an unquoted one to a space, `&`, `,`, `;`,
+//!      `|`, a quote or a closing bracket (so `password=a,b` shows `,b`: the price of reading
+//!      logfmt and JSON-ish text);
 //!    - the password in `scheme://user:password@host` → `pwd_…`.
 //! 4. **Labels** whose name is secret by the name rule: the whole value; labels named like
 //!    `cookie`, `authorization` or a URL are treated as such headers (without filling ids).
 //!
 //! The name rule (see `names.rs`) matches whole words of a name (`api_key`, `x-api-key`,
 //! `clientSecret`, `refresh_token`, `password_confirmation`), never a word inside another word
-//! (`monkey`, `keyboard`, `author` are ordinary).
+//! (`monkey`, `keyboard`, `author` are ordinary). It errs towards hiding (`sort_key`,
+//! `token_type` are pseudonymised).
+//!
+//! One secret, one pseudonym wherever it is seen: a bearer token in `Authorization`, in
+//! `?access_token=` and in an `access_token` cookie all become the same `tok_…` (query values
+//! are percent-decoded first). A JWT found by its shape alone becomes `jwt_…`, a different
+//! pseudonym of the same token.
 //!
 //! Values already masked (`****`, `[FILTERED]`), JSON literals (`null`, `true`) and
 //! pseudonyms are left as they are, so redacting redacted text changes nothing.
@@ -77,6 +87,16 @@
 //!
 //! Redaction is a pure function of the key and the event; [`Redactor::redact_counted`] also
 //! says what it found, for the pipeline's metrics.
+//!
+//! # Cost
+//!
+//! Every event passes here, so the common case — no secret — is kept cheap: strings shorter
+//! than the shortest secret are not looked at; one pass over a byte table says which finders
+//! can find anything (no `=` or `:`, no named values; no `J`, `_`, `-` or `A` in the right
+//! place, no key shapes); a SWAR pass eight bytes at a time rules out card numbers unless 13
+//! digits, spaces or dashes stand in a row; and a string is copied only when something in it
+//! is replaced. `examples/redact_throughput.rs` measures it (about 300 ns for a typical nginx
+//! event with a user agent and a referrer, on a busy two-core machine).
 
 mod edits;
 mod names;
@@ -352,6 +372,14 @@ impl Pass<'_> {
         let scheme_end =
             lead + b[lead..].iter().position(|c| c.is_ascii_whitespace()).unwrap_or(b.len() - lead);
         let (kind, cred_start) = if scheme_end == b.len() {
+            let word = &b[lead..];
+            if [&b"bearer"[..], b"basic", b"token", b"digest"]
+                .iter()
+                .any(|w| word.eq_ignore_ascii_case(w))
+            {
+                // A scheme with no credentials: nothing to hide, and no token to name.
+                return Cow::Borrowed(s);
+            }
             // No scheme: the whole value is a token.
             ("tok", lead)
         } else {

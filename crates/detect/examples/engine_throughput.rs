@@ -2,10 +2,12 @@
 //! statuses, logins, geolocated users and a few injection attempts) through the built-in rule
 //! pack, or through the rule files given as arguments.
 //!
-//!     cargo run --release -p apiwatch-detect --example engine_throughput [-- EVENTS [RULE.yaml ...]]
+//!     cargo run --release -p apiwatch-detect --example engine_throughput \
+//!         [-- [--addresses=N] EVENTS [RULE.yaml ...]]
 //!
 //! Prints events per second (detection only: events are generated outside the timed part, in
 //! chunks, so that memory holds one chunk), live and peak actors, alerts and peak memory.
+//! `SKIP_DETECTION=1` generates the events without detecting (to measure the generator).
 
 use apiwatch_core::redact::Redactor;
 use apiwatch_core::{Event, EventData, Geo, Outcome, UaClass};
@@ -14,7 +16,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ADDRESSES: u32 = 100_000;
 const USERS: u32 = 20_000;
 const CHUNK: usize = 100_000;
 
@@ -30,6 +31,7 @@ impl Lcg {
 
 struct Traffic {
     rng: Lcg,
+    addresses: u32,
     t_ms: i64,
     geos: Vec<Arc<Geo>>,
     routes: Vec<(&'static str, &'static str)>,
@@ -37,7 +39,7 @@ struct Traffic {
 }
 
 impl Traffic {
-    fn new() -> Traffic {
+    fn new(addresses: u32) -> Traffic {
         let place = |cc: &str, lat: f64, lon: f64, asn: u32| {
             Arc::new(Geo {
                 country_iso_code: Some(cc.to_string()),
@@ -49,6 +51,7 @@ impl Traffic {
         };
         Traffic {
             rng: Lcg(7),
+            addresses,
             // 2026-03-01T00:00:00Z
             t_ms: 1_772_323_200_000,
             geos: vec![
@@ -75,7 +78,7 @@ impl Traffic {
         let r = &mut self.rng;
         // ~280 events a second of event time.
         self.t_ms += r.next(8) as i64;
-        let addr = r.next(u64::from(ADDRESSES)) as u32;
+        let addr = r.next(u64::from(self.addresses)) as u32;
         let ip = IpAddr::V4(Ipv4Addr::from(0xCB00_0000 | (addr * 7 % 0x00FF_FFFF)));
         let geo = Arc::clone(&self.geos[(addr % 97 % 5) as usize]);
         let mut ev = EventData {
@@ -85,7 +88,11 @@ impl Traffic {
             geo: Some(geo),
             service_name: Some("shop".to_string()),
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".to_string()),
-            user_agent_class: Some(if r.next(50) == 0 { UaClass::Monitor } else { UaClass::Browser }),
+            user_agent_class: Some(if r.next(50) == 0 {
+                UaClass::Monitor
+            } else {
+                UaClass::Browser
+            }),
             http_version: Some("1.1".to_string()),
             ..EventData::default()
         };
@@ -127,7 +134,8 @@ impl Traffic {
                     2..=300 => Some(format!("page={}&sort=price", r.next(20))),
                     _ => None,
                 };
-                ev.status_code = Some([200, 200, 200, 200, 200, 201, 304, 403, 404, 500][r.next(10) as usize]);
+                ev.status_code =
+                    Some([200, 200, 200, 200, 200, 201, 304, 403, 404, 500][r.next(10) as usize]);
                 ev.response_bytes = Some(r.next(20_000));
                 if r.next(3) == 0 {
                     let u = r.next(u64::from(USERS));
@@ -149,9 +157,17 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut addresses = 100_000;
+    let mut args = std::env::args().skip(1).filter(|a| match a.strip_prefix("--addresses=") {
+        Some(n) => {
+            addresses = n.parse().expect("--addresses=N takes a number");
+            false
+        }
+        None => true,
+    });
     let total: usize = args.next().map_or(2_000_000, |a| a.parse().expect("EVENTS is a number"));
     let files: Vec<String> = args.collect();
+    println!("traffic: {total} events over {addresses} addresses");
     let (set, which) = if files.is_empty() {
         (RuleSet::builtin(), "the built-in pack".to_string())
     } else {
@@ -163,7 +179,7 @@ fn main() {
     };
     println!("rules: {} ({which})", set.len());
     let mut engine = Engine::new(Arc::new(set), Limits::default(), 0, 1);
-    let mut traffic = Traffic::new();
+    let mut traffic = Traffic::new(addresses);
     let mut alerts = Vec::new();
     let mut busy = Duration::ZERO;
     let mut done = 0;
@@ -197,10 +213,13 @@ fn main() {
         alerts.len()
     );
     if let Some(kib) = peak_rss_kib() {
-        println!("peak memory: {:.0} MiB (whole process, one chunk of events included)", kib as f64 / 1024.0);
+        println!(
+            "peak memory: {:.0} MiB (whole process, one chunk of events included)",
+            kib as f64 / 1024.0
+        );
     }
     let mut by_rule: Vec<_> = stats.rules.iter().filter(|r| r.events_matched > 0).collect();
-    by_rule.sort_by(|a, b| b.events_matched.cmp(&a.events_matched));
+    by_rule.sort_by_key(|r| std::cmp::Reverse(r.events_matched));
     for r in by_rule.iter().take(12) {
         println!(
             "  {:<44} matched {:>8}  peak actors {:>7}  alerts {:>5}",

@@ -77,6 +77,8 @@ pub(crate) struct EvalCache {
     memo: Vec<(u32, bool)>,
     /// Changes with every event, so that `memo` never needs clearing.
     epoch: u32,
+    /// Injection results of repeated user agents and referrers, across events.
+    values: crate::injection::ValueMemo,
 }
 
 impl EvalCache {
@@ -122,13 +124,26 @@ impl Cond {
                     found
                 } else {
                     let all = cache.request_all.union(*wanted);
-                    let missing = AttackSet::from_iter(all.iter().filter(|c| !scanned.contains(*c)));
-                    let found = found.union(det.scan_request(ev, missing));
+                    let missing =
+                        AttackSet::from_iter(all.iter().filter(|c| !scanned.contains(*c)));
+                    let found = found.union(det.scan_request_memo(ev, missing, &mut cache.values));
                     cache.request = (scanned.union(missing), found);
                     found
                 };
                 !found.intersection(*wanted).is_empty()
             }
+        }
+    }
+
+    /// Fields that must be present for the condition to hold (from its top-level conjunction
+    /// of positive field tests), so that an event lacking one is skipped without evaluation.
+    pub fn required_fields(&self, out: &mut Vec<Field>) {
+        match self {
+            Cond::All(cs) => cs.iter().for_each(|c| c.required_fields(out)),
+            Cond::Field(f, t) | Cond::Shared(_, f, t) if t.needs_presence() && !out.contains(f) => {
+                out.push(f.clone());
+            }
+            _ => {}
         }
     }
 
@@ -235,6 +250,16 @@ impl Test {
                 debug_assert!(false, "handled by Test::eval");
                 false
             }
+        }
+    }
+
+    /// Whether the test can only hold for a present field.
+    fn needs_presence(&self) -> bool {
+        match self {
+            Test::Exists(present) => *present,
+            Test::Not(_) => false,
+            Test::All(ts) => ts.iter().any(Test::needs_presence),
+            _ => true,
         }
     }
 
@@ -499,6 +524,11 @@ fn field_type(f: &Field) -> FieldType {
         Field::UserAgentClass => FieldType::Enum(UA_CLASSES),
         _ => FieldType::Str,
     }
+}
+
+/// Whether a field holds numbers (labels may, as text), so that it can be summed.
+pub(crate) fn is_numeric_field(f: &Field) -> bool {
+    (field_type(f) == FieldType::Int && *f != Field::Timestamp) || matches!(f, Field::Label(_))
 }
 
 /// Resolves a field name, reporting unknown names with the closest known ones.
@@ -1084,10 +1114,13 @@ fn regex_list(cx: &mut Cx, v: &Node, path: &str) -> Option<Test> {
         return None;
     }
     let pats: Vec<&str> = items.iter().map(|(s, _)| s.as_str()).collect();
-    let list = if pats.len() == 1 {
-        RegexList::One(regex::RegexBuilder::new(pats[0]).size_limit(REGEX_SIZE_MAX).build().ok()?)
-    } else {
-        match regex::RegexSetBuilder::new(&pats).size_limit(REGEX_SIZE_MAX).build() {
+    // One alternation is several times faster than a `RegexSet` for "does any match" (the set
+    // tracks which one); inline flags stay inside each pattern's group. Patterns that cannot
+    // share one expression (the same group name twice) fall back to a set.
+    let alternation = pats.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
+    let list = match regex::RegexBuilder::new(&alternation).size_limit(REGEX_SIZE_MAX).build() {
+        Ok(r) => RegexList::One(r),
+        Err(_) => match regex::RegexSetBuilder::new(&pats).size_limit(REGEX_SIZE_MAX).build() {
             Ok(s) => RegexList::Set(s),
             Err(e) => {
                 cx.err(
@@ -1100,7 +1133,7 @@ fn regex_list(cx: &mut Cx, v: &Node, path: &str) -> Option<Test> {
                 );
                 return None;
             }
-        }
+        },
     };
     Some(Test::Regex(Box::new(list)))
 }

@@ -923,7 +923,18 @@ fn baseline(cx: &mut Cx, raw: &RawRule) -> Option<BaselineSpec> {
                         cx.err(v.loc, "value.sum", "missing required key `sum`");
                         None
                     }
-                    Some((_, _, f)) => parse_field(cx, f, "value.sum").map(Some),
+                    Some((_, _, f)) => parse_field(cx, f, "value.sum").and_then(|field| {
+                        if condition::is_numeric_field(&field) {
+                            Some(Some(field))
+                        } else {
+                            cx.err(
+                                f.loc,
+                                "value.sum",
+                                format!("{} does not hold numbers", field.name()),
+                            );
+                            None
+                        }
+                    }),
                 }
             }
             _ => {

@@ -97,7 +97,11 @@ fn alerts_close_when_event_time_passes_their_deadline() {
 #[test]
 fn eviction_is_counted_at_a_tiny_max_keys() {
     let set = rules(&threshold_rule());
-    let events: Vec<_> = ["a", "b", "c", "a", "d"].iter().enumerate().map(|(i, u)| ev(i as i64 * S, failure(u))).collect();
+    let events: Vec<_> = ["a", "b", "c", "a", "d"]
+        .iter()
+        .enumerate()
+        .map(|(i, u)| ev(i as i64 * S, failure(u)))
+        .collect();
     let limits = Limits { max_keys_per_rule: 2, ..Limits::default() };
     let (_, stats) = run_with(&set, limits, &events);
     let r = &stats.rules[0];
@@ -121,7 +125,8 @@ fn expiry_keeps_memory_flat() {
     let mut out = Vec::new();
     for round in 0..5 {
         for u in 0..1000 {
-            engine.process(&ev(round * 10 * M + u * 10, failure(&format!("r{round}u{u}"))), &mut out);
+            engine
+                .process(&ev(round * 10 * M + u * 10, failure(&format!("r{round}u{u}"))), &mut out);
         }
         // Live actors never exceed one round's, as earlier rounds left the window.
         assert_eq!(engine.stats().rules[0].live_keys, 1000, "round {round}");
@@ -157,7 +162,13 @@ fn match_fires_once_per_suppress_period() {
         &(header("env-probe", "match") + "where: {url.path: {prefix: /.env}}\nsuppress: 10m\n"),
     );
     let probe = |t| ev(t, json!({"source.ip": "198.51.100.7", "url.path": "/.env.bak"}));
-    let events = vec![probe(0), probe(M), ev(2 * M, json!({"source.ip": "198.51.100.7", "url.path": "/"})), probe(3 * M), probe(15 * M)];
+    let events = vec![
+        probe(0),
+        probe(M),
+        ev(2 * M, json!({"source.ip": "198.51.100.7", "url.path": "/"})),
+        probe(3 * M),
+        probe(15 * M),
+    ];
     let alerts = run(&set, &events);
     assert_eq!(alerts.len(), 2);
     assert_eq!((alerts[0].count, alerts[0].last_seen_ms), (3, t0() + 3 * M));
@@ -191,7 +202,10 @@ fn response_scope_takes_the_actor_value() {
     );
     let alerts = run(&set, &[ev(0, json!({"source.ip": "192.0.2.1", "user.name": "alice"}))]);
     let r = alerts[0].response.as_ref().unwrap();
-    assert_eq!((r.scope_field.as_str(), r.scope_value.as_str(), r.duration_ms), ("user.name", "alice", H));
+    assert_eq!(
+        (r.scope_field.as_str(), r.scope_value.as_str(), r.duration_ms),
+        ("user.name", "alice", H)
+    );
 }
 
 fn distinct_rule() -> String {
@@ -206,7 +220,17 @@ fn not_found(t: i64, path: &str) -> apiwatch_core::Event {
 #[test]
 fn distinct_fires_on_distinct_values_within_the_window() {
     let set = rules(&distinct_rule());
-    let alerts = run(&set, &[not_found(0, "/a"), not_found(10 * S, "/a"), not_found(20 * S, "/b"), not_found(30 * S, "/c"), not_found(40 * S, "/c"), not_found(50 * S, "/d")]);
+    let alerts = run(
+        &set,
+        &[
+            not_found(0, "/a"),
+            not_found(10 * S, "/a"),
+            not_found(20 * S, "/b"),
+            not_found(30 * S, "/c"),
+            not_found(40 * S, "/c"),
+            not_found(50 * S, "/d"),
+        ],
+    );
     assert_eq!(alerts.len(), 1);
     let a = &alerts[0];
     assert_eq!((a.detected_at_ms, a.first_seen_ms), (t0() + 30 * S, t0()));
@@ -218,8 +242,13 @@ fn distinct_fires_on_distinct_values_within_the_window() {
 #[test]
 fn distinct_repeats_and_values_outside_the_window_do_not_count() {
     let set = rules(&distinct_rule());
-    assert!(run(&set, &[not_found(0, "/a"), not_found(S, "/a"), not_found(2 * S, "/b"), not_found(3 * S, "/b")]).is_empty());
-    assert!(run(&set, &[not_found(0, "/a"), not_found(30 * S, "/b"), not_found(60 * S, "/c")]).is_empty());
+    assert!(run(
+        &set,
+        &[not_found(0, "/a"), not_found(S, "/a"), not_found(2 * S, "/b"), not_found(3 * S, "/b")]
+    )
+    .is_empty());
+    assert!(run(&set, &[not_found(0, "/a"), not_found(30 * S, "/b"), not_found(60 * S, "/c")])
+        .is_empty());
 }
 
 fn ratio_rule() -> String {
@@ -229,7 +258,10 @@ fn ratio_rule() -> String {
 }
 
 fn login(t: i64, status: u16) -> apiwatch_core::Event {
-    ev(t, json!({"source.ip": "203.0.113.9", "url.path": "/login", "http.response.status_code": status}))
+    ev(
+        t,
+        json!({"source.ip": "203.0.113.9", "url.path": "/login", "http.response.status_code": status}),
+    )
 }
 
 #[test]
@@ -240,7 +272,10 @@ fn ratio_fires_when_the_share_and_the_volume_are_reached() {
     let alerts = run(&set, &events);
     assert_eq!(alerts.len(), 1);
     assert_eq!((alerts[0].detected_at_ms, alerts[0].count), (t0() + 9 * S, 9));
-    assert_eq!(alerts[0].summary, "9 of 10 events from source.ip 203.0.113.9 matched (90%) within 10m");
+    assert_eq!(
+        alerts[0].summary,
+        "9 of 10 events from source.ip 203.0.113.9 matched (90%) within 10m"
+    );
 }
 
 #[test]
@@ -277,21 +312,38 @@ fn sequence_fires_on_failures_then_success_within() {
     ];
     let alerts = run(&set, &events);
     assert_eq!(alerts.len(), 1);
-    assert_eq!((alerts[0].first_seen_ms, alerts[0].detected_at_ms, alerts[0].count), (t0(), t0() + 30 * S, 4));
+    assert_eq!(
+        (alerts[0].first_seen_ms, alerts[0].detected_at_ms, alerts[0].count),
+        (t0(), t0() + 30 * S, 4)
+    );
 }
 
 #[test]
 fn sequence_needs_order_and_time() {
     let set = rules(&sequence_rule());
     // Success first.
-    let events = vec![login_outcome(0, "success"), login_outcome(S, "failure"), login_outcome(2 * S, "failure"), login_outcome(3 * S, "failure")];
+    let events = vec![
+        login_outcome(0, "success"),
+        login_outcome(S, "failure"),
+        login_outcome(2 * S, "failure"),
+        login_outcome(3 * S, "failure"),
+    ];
     assert!(run(&set, &events).is_empty());
     // Failures too spread out for the success to complete the sequence within 5m.
-    let events = vec![login_outcome(0, "failure"), login_outcome(2 * M, "failure"), login_outcome(4 * M, "failure"), login_outcome(6 * M, "success")];
+    let events = vec![
+        login_outcome(0, "failure"),
+        login_outcome(2 * M, "failure"),
+        login_outcome(4 * M, "failure"),
+        login_outcome(6 * M, "success"),
+    ];
     assert!(run(&set, &events).is_empty());
     // More failures keep the first step sliding: the last three are within 5m of the success.
     let mut events = events[..3].to_vec();
-    events.extend([login_outcome(5 * M, "failure"), login_outcome(5 * M + 30 * S, "failure"), login_outcome(6 * M, "success")]);
+    events.extend([
+        login_outcome(5 * M, "failure"),
+        login_outcome(5 * M + 30 * S, "failure"),
+        login_outcome(6 * M, "success"),
+    ]);
     let alerts = run(&set, &events);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].first_seen_ms, t0() + 4 * M);
@@ -322,7 +374,11 @@ fn from_country(t: i64, country: &str) -> apiwatch_core::Event {
 fn new_value_fires_after_learning_once_per_value() {
     let set = rules(&new_value_rule());
     let mut events: Vec<_> = (0..8).map(|i| from_country(i * 6 * H, "FR")).collect();
-    events.extend([from_country(49 * H, "DE"), from_country(50 * H, "DE"), from_country(51 * H, "US")]);
+    events.extend([
+        from_country(49 * H, "DE"),
+        from_country(50 * H, "DE"),
+        from_country(51 * H, "US"),
+    ]);
     let alerts = run(&set, &events);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!((alerts[0].detected_at_ms, alerts[0].count), (t0() + 49 * H, 2));
@@ -337,7 +393,8 @@ fn new_value_learns_during_the_learning_period() {
     events.push(from_country(60 * H, "DE"));
     assert!(run(&set, &events).is_empty());
     // Too few events before the new value.
-    let events = vec![from_country(0, "FR"), from_country(30 * H, "FR"), from_country(31 * H, "DE")];
+    let events =
+        vec![from_country(0, "FR"), from_country(30 * H, "FR"), from_country(31 * H, "DE")];
     assert!(run(&set, &events).is_empty());
 }
 
@@ -348,7 +405,10 @@ fn velocity_rule(extra: &str) -> String {
 }
 
 fn at_place(t: i64, lat: f64, lon: f64, country: &str) -> apiwatch_core::Event {
-    ev(t, json!({"user.name": "alice", "source.geo.location": {"lat": lat, "lon": lon}, "source.geo.country_iso_code": country}))
+    ev(
+        t,
+        json!({"user.name": "alice", "source.geo.location": {"lat": lat, "lon": lon}, "source.geo.country_iso_code": country}),
+    )
 }
 
 #[test]
@@ -367,8 +427,11 @@ fn velocity_paris_to_new_york() {
 
 #[test]
 fn velocity_two_countries_within_the_concurrent_window() {
-    let set = rules(&velocity_rule("concurrent_window: 5m\nsummary: \"{from_country} then {to_country}\"\n"));
-    let country = |t, c: &str| ev(t, json!({"user.name": "alice", "source.geo.country_iso_code": c}));
+    let set = rules(&velocity_rule(
+        "concurrent_window: 5m\nsummary: \"{from_country} then {to_country}\"\n",
+    ));
+    let country =
+        |t, c: &str| ev(t, json!({"user.name": "alice", "source.geo.country_iso_code": c}));
     let alerts = run(&set, &[country(0, "FR"), country(2 * M, "DE")]);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].summary, "FR then DE");
@@ -386,7 +449,10 @@ fn hourly(svc: &str, per_hour: &[u32]) -> Vec<apiwatch_core::Event> {
     let mut out = Vec::new();
     for (h, n) in per_hour.iter().enumerate() {
         for i in 0..*n {
-            out.push(ev(h as i64 * H + i64::from(i) * H / i64::from(*n), json!({"service.name": svc, "source.ip": "192.0.2.1"})));
+            out.push(ev(
+                h as i64 * H + i64::from(i) * H / i64::from(*n),
+                json!({"service.name": svc, "source.ip": "192.0.2.1"}),
+            ));
         }
     }
     out
@@ -405,7 +471,12 @@ fn baseline_steady_then_tenfold_fires() {
     let a = &alerts[0];
     assert_eq!((a.detected_at_ms, a.first_seen_ms, a.count), (t0() + 73 * H, t0() + 72 * H, 1000));
     assert_eq!(a.summary, "1000 requests in 1h, usual 100");
-    assert_eq!(a.evidence.len(), 1, "the event that took the bucket over: {:?}", a.evidence.iter().map(|e| e["@timestamp"].clone()).collect::<Vec<_>>());
+    assert_eq!(
+        a.evidence.len(),
+        1,
+        "the event that took the bucket over: {:?}",
+        a.evidence.iter().map(|e| e["@timestamp"].clone()).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -463,4 +534,15 @@ fn baseline_judges_a_silent_actor_when_event_time_passes_its_bucket() {
     assert_eq!(out.len(), 1, "judged and closed before the end of the input");
     assert_eq!(out[0].detected_at_ms, t0() + 31 * H);
     assert_eq!(out[0].actor[0].1, "a");
+}
+
+#[test]
+fn open_alerts_are_bounded() {
+    let set = rules(&(header("any-request", "match") + "suppress: 1h\n"));
+    let events: Vec<_> =
+        (0..3).map(|i| ev(i * S, json!({"source.ip": format!("192.0.2.{i}")}))).collect();
+    let limits = Limits { max_open_alerts_per_rule: 2, ..Limits::default() };
+    let (alerts, stats) = run_with(&set, limits, &events);
+    assert_eq!(alerts.len(), 3, "the first was emitted early to make room, none lost");
+    assert_eq!(stats.rules[0].alerts_closed_early, 1);
 }

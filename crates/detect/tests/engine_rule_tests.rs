@@ -51,13 +51,27 @@ fn cases_pass_and_fail_with_reasons() {
     let by_name = |n: &str| cases.iter().find(|c| c.name.starts_with(n)).unwrap();
     let ok = by_name("five failures");
     assert!(ok.passed && ok.expect == "fire");
-    assert!(ok.detail.starts_with("fired: 1 alert(s), the first detected at 2026-03-01T10:00:40.000Z"), "{}", ok.detail);
+    assert!(
+        ok.detail.starts_with("fired: 1 alert(s), the first detected at 2026-03-01T10:00:40.000Z"),
+        "{}",
+        ok.detail
+    );
     let missed = by_name("wrongly expected to fire");
     assert!(!missed.passed);
-    assert_eq!(missed.detail, "did not fire: 5 events fed, 5 passed the allow-lists, `where` and group_by");
+    assert_eq!(
+        missed.detail,
+        "did not fire: 5 events fed, 5 passed the allow-lists, `where` and group_by"
+    );
     assert!(by_name("five addresses").passed);
     let noisy = by_name("wrongly expected to be quiet");
-    assert!(!noisy.passed && noisy.detail.starts_with("fired: 1 alert(s), the first detected at 2026-03-01T10:00:03.000Z"), "{}", noisy.detail);
+    assert!(
+        !noisy.passed
+            && noisy
+                .detail
+                .starts_with("fired: 1 alert(s), the first detected at 2026-03-01T10:00:03.000Z"),
+        "{}",
+        noisy.detail
+    );
 
     let text = report.to_string();
     assert!(text.contains("FAIL burst [fire] wrongly expected to fire"), "{text}");

@@ -31,6 +31,7 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("summary unknown placeholder", one(format!("{HEAD}kind: match\nsummary: \"{{count}} in {{window}}\"\n"))),
         ("sequence steps", one(format!("{HEAD}kind: sequence\nwithin: 10m\nsteps:\n  - where: {{event.outcome: failure}}\n    min_count: 0\n  - min_count: 1\n"))),
         ("baseline by hour of day", one(format!("{HEAD}kind: baseline\nvalue: {{sum: http.response.body.byte}}\nbucket: 7m\nfactor: 5\nmin_value: 10\nalpha: 0\nby_hour_of_day: true\n"))),
+        ("baseline sums a number", one(format!("{HEAD}kind: baseline\nvalue: {{sum: url.path}}\nbucket: 1h\nfactor: 5\nmin_value: 10\n"))),
         ("new value forget before learn", one(format!("{HEAD}kind: new_value\nfield: source.geo.country_iso_code\nlearn: 30d\nforget: 7d\n"))),
         ("test cases", one(format!("{HEAD}kind: match\ntests:\n  fire:\n    - name: bad field\n      events:\n        - {{\"@timestamp\": \"2026-01-01T00:00:00Z\", \"source.adress\": \"x\"}}\n    - name: bad repeat\n      events:\n        - {{repeat: 300, every: 1s, event: {{\"source.ip\": \"203.0.113.{{i}}\"}}}}\n  later:\n    - name: x\n"))),
         ("empty file", one(String::new())),
@@ -41,7 +42,8 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
 fn render() -> String {
     let mut out = String::new();
     for (name, files) in cases() {
-        let sources: Vec<(String, String)> = files.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
+        let sources: Vec<(String, String)> =
+            files.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
         out.push_str(&format!("== {name}\n"));
         match RuleSet::from_sources(&sources) {
             Ok(set) => out.push_str(&format!("(loaded {} rules)\n", set.len())),
@@ -78,7 +80,8 @@ fn broken_rules_give_exact_errors() {
 #[test]
 fn every_error_has_a_place_and_a_path() {
     for (name, files) in cases() {
-        let sources: Vec<(String, String)> = files.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
+        let sources: Vec<(String, String)> =
+            files.iter().map(|(n, t)| (n.to_string(), t.clone())).collect();
         if let Err(e) = RuleSet::from_sources(&sources) {
             for err in &e.0 {
                 assert!(err.line >= 1 && err.column >= 1, "{name}: {err}");

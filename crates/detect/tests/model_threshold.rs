@@ -22,8 +22,18 @@ struct Gen {
 fn gen_events() -> impl Strategy<Value = Vec<Gen>> {
     prop::collection::vec(
         // Mostly multiples of 250ms, so that events exactly a window apart are common.
-        (prop_oneof![3 => (1i64..8).prop_map(|k| k * 250), 1 => 1i64..4_000], 0u8..3, prop::bool::weighted(0.8), 0u8..6)
-            .prop_map(|(step_ms, actor, matches, value)| Gen { step_ms, actor, matches, value }),
+        (
+            prop_oneof![3 => (1i64..8).prop_map(|k| k * 250), 1 => 1i64..4_000],
+            0u8..3,
+            prop::bool::weighted(0.8),
+            0u8..6,
+        )
+            .prop_map(|(step_ms, actor, matches, value)| Gen {
+                step_ms,
+                actor,
+                matches,
+                value,
+            }),
         1..80,
     )
 }
@@ -64,8 +74,11 @@ fn lifecycle(
     let mut done: Vec<(String, ModelAlert)> = Vec::new();
     for i in 0..times.len() {
         let t = times[i];
-        let closing: Vec<String> =
-            open.iter().filter(|(_, a)| a.detected + suppress_ms <= t).map(|(k, _)| k.clone()).collect();
+        let closing: Vec<String> = open
+            .iter()
+            .filter(|(_, a)| a.detected + suppress_ms <= t)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in closing {
             let a = open.remove(&k).unwrap();
             done.push((k, a));
@@ -83,7 +96,10 @@ fn lifecycle(
             }
             None => {
                 if let Some((first, count)) = holds {
-                    open.insert(actors[i].clone(), ModelAlert { detected: t, first, last: t, count });
+                    open.insert(
+                        actors[i].clone(),
+                        ModelAlert { detected: t, first, last: t, count },
+                    );
                 }
             }
         }
@@ -151,7 +167,6 @@ proptest! {
                 (None, true)
             }
         });
-        let want: Vec<Summary> = want.into_iter().map(|(k, d, f, l, c)| (k, d, f, l, c)).collect();
         prop_assert_eq!(got, want);
     }
 

@@ -16,8 +16,8 @@ pub mod apigw;
 pub mod detect;
 pub mod ecs;
 pub mod envoy;
-pub mod kong;
 mod json_util;
+pub mod kong;
 pub mod mapping;
 
 pub use detect::{detect_format, DetectSample};

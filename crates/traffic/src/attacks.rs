@@ -127,6 +127,17 @@ fn ips_text(ips: &[Ipv4Addr]) -> Vec<String> {
     ips.iter().map(|ip| ip.to_string()).collect()
 }
 
+/// Adds the actors of application-wide login detections to a login attack's truth: the
+/// login action of the application's events and the gateway's login route, which rules that
+/// count failures across the whole application (whatever the address) name.
+fn login_actors(entry: TruthEntry) -> TruthEntry {
+    entry
+        .actor("event.action", vec!["user-login".into()])
+        .actor("url.path", vec![LOGIN_PATH.into()])
+}
+
+const LOGIN_PATH: &str = "/api/v1/auth/login";
+
 /// ~60 failed logins on one account in 10 minutes from two addresses.
 fn password_guessing(w: &mut World, rng: &mut Rng) -> Plan {
     let mut plan = Plan::new();
@@ -159,7 +170,7 @@ fn password_guessing(w: &mut World, rng: &mut Rng) -> Plan {
     )
     .actor("user.name", vec![user.name.to_string()])
     .actor("source.ip", ips_text(&ips));
-    w.register(entry);
+    w.register(login_actors(entry));
     plan
 }
 
@@ -188,13 +199,13 @@ fn password_spraying(w: &mut World, rng: &mut Rng) -> Plan {
             None,
         );
     }
-    w.register(
+    w.register(login_actors(
         TruthEntry::new(
             "attack/password-spraying",
             format!("one failed login for each of {} accounts from one address", targets.len()),
         )
         .actor("source.ip", vec![actor]),
-    );
+    ));
     plan
 }
 
@@ -272,17 +283,20 @@ fn credential_stuffing(w: &mut World, rng: &mut Rng) -> Plan {
         );
     }
     let all: Vec<Ipv4Addr> = ips.iter().map(|(ip, _)| *ip).collect();
-    w.register(
-        TruthEntry::new(
-            "attack/credential-stuffing",
-            format!(
-                "600 logins with leaked names from 400 addresses in {} minutes; succeeded for {}",
-                span / MINUTE_MS,
-                if successes.is_empty() { "none".to_string() } else { successes.join(", ") }
-            ),
-        )
-        .actor("source.ip", ips_text(&all)),
-    );
+    let mut entry = TruthEntry::new(
+        "attack/credential-stuffing",
+        format!(
+            "600 logins with leaked names from 400 addresses in {} minutes; succeeded for {}",
+            span / MINUTE_MS,
+            if successes.is_empty() { "none".to_string() } else { successes.join(", ") }
+        ),
+    )
+    .actor("source.ip", ips_text(&all));
+    if !successes.is_empty() {
+        // The accounts taken over: now in the attacker's hands.
+        entry = entry.actor("user.name", successes);
+    }
+    w.register(login_actors(entry));
     plan
 }
 
@@ -340,14 +354,14 @@ fn account_takeover(w: &mut World, rng: &mut Rng) -> Plan {
         }
         plan.http(ts, "attack/account-takeover", &name, h);
     }
-    w.register(
+    w.register(login_actors(
         TruthEntry::new(
             "attack/account-takeover",
             format!("25 failed logins then a success for {name}, then profile change and an order"),
         )
         .actor("user.name", vec![name.to_string()])
         .actor("source.ip", vec![ip.to_string()]),
-    );
+    ));
     plan
 }
 
@@ -865,12 +879,19 @@ fn bulk_exfiltration(w: &mut World, rng: &mut Rng) -> Plan {
                 .into(),
         )
         .actor("consumer.name", vec![PARTNER_GLOBEX.name.into()])
+        // Gateways that log the consumer as the authenticated user (nginx's $remote_user).
+        .actor("user.name", vec![PARTNER_GLOBEX.name.into()])
         .actor("source.ip", vec![ip.to_string()]),
     );
     plan
 }
 
-/// Searches from one /24 at 20 times the route's usual rate for 10 minutes.
+/// Fewest searches per second in the flood: a flood is the attacker's rate, whatever the size
+/// of the service (twenty times a small shop's usual searches would be a trickle).
+const FLOOD_MIN_PER_S: f64 = 15.0;
+
+/// Searches from one /24 at 20 times the route's usual rate (at least [`FLOOD_MIN_PER_S`])
+/// for 15 minutes, in the last quarter of the run (judged against the route's learnt normal).
 struct Flood {
     rng: Rng,
     next_ms: f64,
@@ -883,7 +904,7 @@ struct Flood {
 
 impl Flood {
     fn new(w: &mut World, mut rng: Rng) -> Flood {
-        let (start, span) = w.place(&mut rng, 10 * MINUTE_MS);
+        let (start, span) = w.place_late(&mut rng, 15 * MINUTE_MS);
         let cc = "RU";
         let net: Prefix = geo::random_net24(&mut rng, cc);
         let mut hosts: Vec<u32> = (1..255).collect();
@@ -891,12 +912,12 @@ impl Flood {
         let ips: Vec<Ipv4Addr> =
             hosts[..40].iter().map(|&h| Ipv4Addr::from(net.base() + h)).collect();
         let usual_per_s = w.cfg.requests_per_s * SEARCH_SHARE * daily_curve(start);
-        let per_s = (20.0 * usual_per_s).max(1.0);
+        let per_s = (20.0 * usual_per_s).max(FLOOD_MIN_PER_S);
         let net_text = net.to_string();
         w.register(
             TruthEntry::new(
                 "attack/flood",
-                format!("{per_s:.1} searches/s (20x usual) from 40 addresses of {net_text} for {} minutes", span / MINUTE_MS),
+                format!("{per_s:.1} searches/s (20x usual, at least {FLOOD_MIN_PER_S}) from 40 addresses of {net_text} for {} minutes", span / MINUTE_MS),
             )
             .actor("source.network", vec![net_text.clone()])
             .actor("http.route", vec!["/api/v1/search".into()])

@@ -23,13 +23,97 @@ pub(crate) fn add_streams(w: &mut World, streams: &mut Vec<Box<dyn Stream>>) {
     let seed = w.cfg.seed;
     streams.push(Box::new(Background::new(w, Rng::derive(seed, "background"))));
     streams.push(Box::new(Office::new(w, Rng::derive(seed, "office"))));
-    streams.push(Box::new(travellers(w, Rng::derive(seed, "travellers")).into_stream(w)));
+    let (plan, away_ips) = travellers(w, Rng::derive(seed, "travellers"));
+    streams.push(Box::new(plan.into_stream(w)));
     streams.push(Box::new(admins(w, Rng::derive(seed, "admins")).into_stream(w)));
-    streams.push(Box::new(Acme::new(w, Rng::derive(seed, "acme"))));
+    let acme = Acme::new(w, Rng::derive(seed, "acme"));
+    let acme_ip = acme.ip;
+    streams.push(Box::new(acme));
     let exfil = w.cfg.attacks.then(|| globex_exfil_window(w));
     streams.push(Box::new(globex_nights(w, Rng::derive(seed, "globex"), exfil).into_stream(w)));
     streams.push(Box::new(Crawlers::new(w, Rng::derive(seed, "crawlers"))));
     streams.push(Box::new(Health::new(w)));
+    register_benign(w, &away_ips, acme_ip);
+}
+
+/// Registers who plays each benign part (see [`crate::BenignEntry`]).
+fn register_benign(w: &mut World, away_ips: &[Ipv4Addr], acme_ip: Ipv4Addr) {
+    use crate::gen::BenignEntry;
+    let text = |ips: &mut dyn Iterator<Item = Ipv4Addr>| -> Vec<String> {
+        ips.map(|ip| ip.to_string()).collect()
+    };
+    let net24 = |ip: Ipv4Addr| {
+        let [a, b, c, _] = ip.octets();
+        format!("{a}.{b}.{c}.0/24")
+    };
+    let names = |us: &[u32]| -> Vec<String> {
+        us.iter().map(|&u| w.users[u as usize].name.to_string()).collect()
+    };
+    let home_ips = |us: &[u32]| -> Vec<String> {
+        us.iter().flat_map(|&u| w.users[u as usize].ips).map(|ip| ip.to_string()).collect()
+    };
+    let (office, ordinary): (Vec<u32>, Vec<u32>) =
+        w.cast.background.iter().partition(|&&u| w.users[u as usize].office);
+    // The users who play an attack's victim or culprit for a while call as anyone else the
+    // rest of the time (the slow pull's user has no traffic of their own).
+    let mut users = ordinary.clone();
+    users.extend([w.cast.bola, w.cast.privesc, w.cast.token_victim]);
+    let mut entries = vec![
+        BenignEntry::new(
+            "benign/users",
+            "people at home or on their phone's carrier, in their own country",
+        )
+        .actor("user.name", names(&users))
+        .actor("source.ip", home_ips(&users)),
+        BenignEntry::new(
+            "benign/office",
+            "people of the office: one NAT address in office hours, home otherwise",
+        )
+        .actor("user.name", names(&office))
+        .actor("source.ip", vec![w.office_ip.to_string()])
+        .actor("source.network", vec![net24(w.office_ip)]),
+        BenignEntry::new("benign/office", "the office's people at home, out of office hours")
+            .actor("source.ip", home_ips(&office)),
+        BenignEntry::new("benign/traveller", "users flying abroad and back (13-15 h flights)")
+            .actor("user.name", names(&w.cast.travellers))
+            .actor(
+                "source.ip",
+                home_ips(&w.cast.travellers)
+                    .into_iter()
+                    .chain(away_ips.iter().map(|ip| ip.to_string()))
+                    .collect(),
+            ),
+        BenignEntry::new("benign/admin", "admins doing admin work from home")
+            .actor("user.name", names(&w.cast.admins))
+            .actor("source.ip", home_ips(&w.cast.admins)),
+        BenignEntry::new("benign/batch", "partner-acme's nightly export, 02:00-03:00")
+            .actor("user.name", vec![PARTNER_ACME.name.to_string()])
+            .actor("consumer.name", vec![PARTNER_ACME.name.to_string()])
+            .actor("source.ip", vec![acme_ip.to_string()])
+            .actor("source.network", vec![net24(acme_ip)]),
+        BenignEntry::new("benign/partner", "partner-globex's usual pull at 01:00")
+            .actor("user.name", vec![PARTNER_GLOBEX.name.to_string()])
+            .actor("consumer.name", vec![PARTNER_GLOBEX.name.to_string()])
+            .actor("source.ip", vec![globex_ip(w).to_string()])
+            .actor("source.network", vec![net24(globex_ip(w))]),
+    ];
+    let crawlers: Vec<Ipv4Addr> = (0..120)
+        .map(|k| GOOGLEBOT.host(k * 31))
+        .chain((0..40).map(|k| BINGBOT.host(k * 5)))
+        .collect();
+    entries.push(
+        BenignEntry::new("benign/crawler", "Googlebot and bingbot")
+            .actor("source.ip", text(&mut crawlers.iter().copied()))
+            .actor("source.network", crawlers.iter().map(|&ip| net24(ip)).collect()),
+    );
+    entries.push(
+        BenignEntry::new("benign/healthcheck", "kube-probe from three cluster nodes")
+            .actor("source.ip", PROBE_ACTORS.iter().map(|s| s.to_string()).collect())
+            .actor("source.network", PROBES.iter().map(|&p| net24(Ipv4Addr::from(p))).collect()),
+    );
+    for e in entries {
+        w.register_benign(e);
+    }
 }
 
 /// Appends a decimal number to a `String`.
@@ -409,7 +493,7 @@ impl Stream for Background {
 /// The 5xx spike's window (shared by the background, which makes it, and the truth).
 pub(crate) fn spike_window(w: &World) -> (i64, i64) {
     let mut rng = Rng::derive(w.cfg.seed, "5xx-spike");
-    let (start, span) = w.place(&mut rng, 6 * MINUTE_MS);
+    let (start, span) = w.place(&mut rng, 20 * MINUTE_MS);
     (start, start + span)
 }
 
@@ -553,8 +637,9 @@ fn destination(home: &str) -> &'static str {
 
 /// Travellers: home, then a long flight (13–15 h without a call), then calls from abroad
 /// after a new login; back home after two days when the run is long enough.
-fn travellers(w: &World, mut rng: Rng) -> Plan {
+fn travellers(w: &World, mut rng: Rng) -> (Plan, Vec<Ipv4Addr>) {
     let mut plan = Plan::new();
+    let mut away = Vec::new();
     let d = w.duration_ms();
     for &u in &w.cast.travellers {
         let u = u as usize;
@@ -577,6 +662,7 @@ fn travellers(w: &World, mut rng: Rng) -> Plan {
             );
             continue;
         }
+        away.push(away_ip);
         let depart = w.start_ms + rng.range(d / 8, d / 3);
         let arrive = depart + rng.range(13 * HOUR_MS, 15 * HOUR_MS);
         let back = arrive + 2 * DAY_MS;
@@ -618,7 +704,7 @@ fn travellers(w: &World, mut rng: Rng) -> Plan {
             "benign/traveller",
         );
     }
-    plan
+    (plan, away)
 }
 
 /// Admins: ordinary use plus admin work (listing users, reading config, now and then

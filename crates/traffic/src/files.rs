@@ -1,6 +1,6 @@
 //! Writing a generated run to files.
 
-use crate::gen::{Generator, TruthEntry};
+use crate::gen::{BenignEntry, Generator, TruthEntry};
 use crate::record::{Record, RecordKind};
 use crate::{write_ecs, write_kong, write_nginx, OutputFormat, TrafficConfig};
 use std::fs::File;
@@ -28,7 +28,7 @@ impl Default for Outputs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestFile {
     pub path: PathBuf,
-    /// apiwatch's format name (`nginx`, `kong`, `ecs`, or `truth`).
+    /// apiwatch's format name (`nginx`, `kong`, `ecs`), or `truth` or `benign`.
     pub format: &'static str,
     pub lines: u64,
     pub bytes: u64,
@@ -48,6 +48,8 @@ pub struct Manifest {
     pub last_ms: Option<i64>,
     /// The ground truth, also in `truth.jsonl`.
     pub truth: Vec<TruthEntry>,
+    /// Who plays the benign parts, also in `benign.jsonl`.
+    pub benign: Vec<BenignEntry>,
 }
 
 impl Manifest {
@@ -99,12 +101,14 @@ impl Sink {
 }
 
 /// Generates a run into `dir` (created if missing): `gateway.log` (nginx), `kong.jsonl`,
-/// `auth.jsonl` (ECS login events) and `truth.jsonl` (one line per attack scenario).
+/// `auth.jsonl` (ECS login events), `truth.jsonl` (one line per attack scenario) and
+/// `benign.jsonl` (one line per benign part: who plays it).
 pub fn generate_files(cfg: &TrafficConfig, dir: &Path) -> io::Result<Manifest> {
     generate_files_with(cfg, dir, Outputs::default())
 }
 
-/// [`generate_files`], choosing the log files; `truth.jsonl` is always written.
+/// [`generate_files`], choosing the log files; `truth.jsonl` and `benign.jsonl` are always
+/// written.
 pub fn generate_files_with(
     cfg: &TrafficConfig,
     dir: &Path,
@@ -161,6 +165,20 @@ pub fn generate_files_with(
         lines: truth.len() as u64,
         bytes: text.len() as u64,
     });
+    let benign = gen.benign_actors().to_vec();
+    let mut text = String::new();
+    for b in &benign {
+        text.push_str(&b.to_json().to_string());
+        text.push('\n');
+    }
+    let benign_path = dir.join("benign.jsonl");
+    std::fs::write(&benign_path, &text)?;
+    files.push(ManifestFile {
+        path: benign_path,
+        format: "benign",
+        lines: benign.len() as u64,
+        bytes: text.len() as u64,
+    });
     Ok(Manifest {
         files,
         records: http + login,
@@ -170,5 +188,6 @@ pub fn generate_files_with(
         first_ms: first,
         last_ms: last,
         truth,
+        benign,
     })
 }

@@ -75,6 +75,7 @@ pub(crate) struct World {
     /// One past the last order id.
     pub orders_end: u64,
     pub truth: Vec<TruthEntry>,
+    pub benign: Vec<BenignEntry>,
 }
 
 /// Working day (Monday to Friday) of an event time.
@@ -174,6 +175,7 @@ impl World {
             pool: AddressPool::new(),
             orders_end: next_order,
             truth: Vec::new(),
+            benign: Vec::new(),
         }
     }
 
@@ -238,9 +240,29 @@ impl World {
         (rng.range(lo, hi), span)
     }
 
+    /// Where an attack that is judged against a learnt normal goes (a flood against the
+    /// route's usual rate): inside the last quarter of the run, so that three quarters of it
+    /// are history; compressed to at most a quarter of the run.
+    pub fn place_late(&self, rng: &mut Rng, natural_ms: i64) -> (i64, i64) {
+        let d = self.duration_ms().max(4);
+        let span = natural_ms.min(d / 4).max(1);
+        let lo = self.start_ms + d * 3 / 4;
+        let hi = (self.end_ms - span - 1).max(lo);
+        (rng.range(lo, hi), span)
+    }
+
     pub fn register(&mut self, entry: TruthEntry) {
         debug_assert!(crate::scenario(entry.scenario).is_some(), "{}", entry.scenario);
         self.truth.push(entry);
+    }
+
+    pub fn register_benign(&mut self, entry: BenignEntry) {
+        debug_assert!(
+            crate::scenario(entry.scenario).is_some_and(|s| s.family.is_empty()),
+            "{}",
+            entry.scenario
+        );
+        self.benign.push(entry);
     }
 }
 
@@ -472,6 +494,48 @@ impl TruthEntry {
     }
 }
 
+/// One part of the benign traffic and who plays it (ECS actor fields and their values).
+///
+/// A detection that names one of these values is a false positive, unless the value is also an
+/// attack's actor in [`TruthEntry`] and the detection falls in that attack's time: the users
+/// an attack picks (the account guessed at, the token stolen, the admin whose account signs in
+/// from abroad) are ordinary users the rest of the time, and partner-globex pulls its usual
+/// night every other night.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenignEntry {
+    pub scenario: &'static str,
+    pub description: String,
+    pub actor: Vec<(&'static str, Vec<String>)>,
+}
+
+impl BenignEntry {
+    pub(crate) fn new(scenario: &'static str, description: impl Into<String>) -> BenignEntry {
+        BenignEntry { scenario, description: description.into(), actor: Vec::new() }
+    }
+    pub(crate) fn actor(mut self, field: &'static str, mut values: Vec<String>) -> BenignEntry {
+        values.sort_unstable();
+        values.dedup();
+        if !values.is_empty() {
+            self.actor.push((field, values));
+        }
+        self
+    }
+    /// The values of one actor field.
+    pub fn actor_values(&self, field: &str) -> &[String] {
+        self.actor.iter().find(|(f, _)| *f == field).map_or(&[], |(_, v)| v)
+    }
+    /// One JSON object (the line of `benign.jsonl`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let actor: serde_json::Map<String, serde_json::Value> =
+            self.actor.iter().map(|(k, v)| ((*k).to_string(), serde_json::json!(v))).collect();
+        serde_json::json!({
+            "scenario": self.scenario,
+            "actor": actor,
+            "description": self.description,
+        })
+    }
+}
+
 /// Generates the traffic of a [`TrafficConfig`], one record at a time, in event-time order.
 pub struct Generator {
     world: World,
@@ -551,6 +615,11 @@ impl Generator {
                 RecordKind::Login(_) => t.login_records += 1,
             }
         }
+    }
+
+    /// Who plays each part of the benign traffic (see [`BenignEntry`]); known from the start.
+    pub fn benign_actors(&self) -> &[BenignEntry] {
+        &self.world.benign
     }
 
     /// The attack scenarios that have emitted records so far, in the order they were set up:

@@ -53,6 +53,21 @@ pub(super) fn is_pseudonym(s: &[u8]) -> bool {
         && KINDS.iter().any(|k| k.as_bytes() == kind)
 }
 
+/// Whether `s` is one or more pseudonyms glued together: what an earlier pass leaves where
+/// secrets stood side by side (`key_…tok_…`).
+pub(super) fn is_pseudonyms(mut s: &[u8]) -> bool {
+    while let Some(us) = memchr::memchr(b'_', s) {
+        match pseudonym_at(s, us) {
+            Some((0, end)) => s = &s[end..],
+            _ => return false,
+        }
+        if s.is_empty() {
+            return true;
+        }
+    }
+    false
+}
+
 /// The pseudonym whose `_` is at `underscore`, as `start..end`, if there is one (glued to
 /// text before or after it or not).
 pub(super) fn pseudonym_at(b: &[u8], underscore: usize) -> Option<(usize, usize)> {
@@ -124,6 +139,11 @@ mod tests {
         assert!(!is_pseudonym(b"tok_0123456789ABCDEF"));
         assert!(!is_pseudonym(b"foo_0123456789abcdef"));
         assert!(!is_pseudonym(b"tok_0123456789abcdef0"));
+        assert!(is_pseudonyms(b"key_0123456789abcdeftok_0123456789abcdef"));
+        assert!(is_pseudonyms(b"tok_0123456789abcdef"));
+        assert!(!is_pseudonyms(b"tok_0123456789abcdefx"));
+        assert!(!is_pseudonyms(b"xtok_0123456789abcdef"));
+        assert!(!is_pseudonyms(b""));
     }
 
     #[test]

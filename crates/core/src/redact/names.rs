@@ -163,6 +163,14 @@ fn is_code_qualifier(w: &[u8]) -> bool {
 
 /// The kind of secret a name holds, or `None` for an ordinary name (see the module doc).
 pub(super) fn classify(name: &[u8]) -> Option<Secret> {
+    // Most names are one lower-case word (`page`, `limit`, `q`): no splitting, no copy.
+    if name.iter().all(u8::is_ascii_lowercase) {
+        return match name {
+            b"code" => Some(Secret::Code),
+            b"" => None,
+            word => word_class(word),
+        };
+    }
     let mut best: Option<Secret> = None;
     let mut words = 0u32;
     let mut has_code = false;

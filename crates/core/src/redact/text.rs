@@ -1,14 +1,15 @@
 //! The free-text scan: secrets found by their shape or by the name before them, anywhere in a
-//! string. Each finder is behind a cheap prefilter so that the common string (a path, a user
-//! agent) costs one pass of SIMD searches and no allocation.
+//! string. Each finder is behind a cheap prefilter, so that the common string (a path, a user
+//! agent) costs a pass over a byte table, a SWAR pass for card numbers, a SIMD search or two,
+//! and no allocation.
 
 use super::edits::{
-    is_masked, is_pseudonym, pseudonym_at, Edit, Found, PRIORITY_SHAPE, PRIORITY_TEXT_NAMED,
+    is_masked, is_pseudonyms, pseudonym_at, Edit, Found, PRIORITY_SHAPE, PRIORITY_TEXT_NAMED,
 };
 use super::names::{classify, Secret};
 use super::Redactor;
 use aho_corasick::{AhoCorasick, MatchKind};
-use memchr::{memchr, memmem};
+use memchr::{memchr, memchr2_iter, memchr3_iter, memchr_iter, memmem};
 use std::sync::LazyLock;
 
 /// The shortest string that can hold anything this scan finds (`pwd=x`); shorter strings are
@@ -132,21 +133,21 @@ pub(super) fn scan_skipping(r: &Redactor, s: &str, handled: &[u32], out: &mut Ve
     if might_hold_card(b) {
         cards(r, b, out);
     }
-    if marks.flags & SEPARATOR != 0 {
+    if marks.has(SEPARATOR) {
         let mut opaque: Vec<(usize, usize)> =
             out[first..].iter().map(|e| (e.start, e.end)).collect();
-        opaque.extend(marks.positions(b, UNDERSCORE).filter_map(|us| pseudonym_at(b, us)));
+        if marks.has(UNDERSCORE) {
+            opaque.extend(memchr_iter(b'_', b).filter_map(|us| pseudonym_at(b, us)));
+        }
         opaque.sort_unstable();
-        named_values(r, b, marks.positions(b, SEPARATOR), &opaque, handled, out);
-        if marks.flags & AT != 0 {
+        named_values(r, b, memchr2_iter(b'=', b':', b), &opaque, handled, out);
+        if marks.has(AT) {
             url_userinfo(r, b, out);
         }
     }
 }
 
-// The bytes the finders start from. One pass over a table that notes where they are costs
-// less than a SIMD search per byte kind: the strings of an event are short, and a search's
-// set-up is paid on each call.
+// The bytes the finders start from.
 const SEPARATOR: u8 = 1;
 const AT: u8 = 2;
 const UNDERSCORE: u8 = 4;
@@ -167,51 +168,19 @@ const fn byte_flag_table() -> [u8; 256] {
 }
 static BYTE_FLAGS: [u8; 256] = byte_flag_table();
 
-/// Positions noted per string; a string with more marked bytes is searched again instead.
-const MARKS_MAX: usize = 32;
-
-/// Which marked bytes a string holds, and where (the first [`MARKS_MAX`] of them).
+/// Which marked bytes a string holds: one pass over a table, so that the SIMD searches run
+/// only for the kinds of byte that are there.
 struct Marks {
     flags: u8,
-    noted: [u32; MARKS_MAX],
-    len: usize,
-    overflow: bool,
 }
 
 impl Marks {
     fn of(b: &[u8]) -> Marks {
-        let mut marks = Marks {
-            flags: 0,
-            noted: [0; MARKS_MAX],
-            len: 0,
-            overflow: u32::try_from(b.len()).is_err(),
-        };
-        for (i, &c) in b.iter().enumerate() {
-            let flag = BYTE_FLAGS[usize::from(c)];
-            if flag != 0 {
-                marks.flags |= flag;
-                if marks.len < MARKS_MAX {
-                    marks.noted[marks.len] = i as u32;
-                    marks.len += 1;
-                } else {
-                    marks.overflow = true;
-                }
-            }
-        }
-        marks
+        Marks { flags: b.iter().fold(0, |flags, &c| flags | BYTE_FLAGS[usize::from(c)]) }
     }
 
-    /// The positions of the bytes with one of `flags`, in order.
-    fn positions<'a>(&'a self, b: &'a [u8], flags: u8) -> impl Iterator<Item = usize> + 'a {
-        let (noted, all) = if self.flags & flags == 0 {
-            (0, 0)
-        } else if self.overflow {
-            (0, b.len())
-        } else {
-            (self.len, 0)
-        };
-        let noted = self.noted[..noted].iter().map(|&p| p as usize);
-        noted.chain(0..all).filter(move |&i| BYTE_FLAGS[usize::from(b[i])] & flags != 0)
+    fn has(&self, flags: u8) -> bool {
+        self.flags & flags != 0
     }
 }
 
@@ -227,19 +196,22 @@ fn might_hold_shape(b: &[u8], marks: &Marks) -> bool {
         return false;
     }
     let ends = |i: usize, prefixes: &[&[u8]]| prefixes.iter().any(|p| b[..i].ends_with(p));
-    let mut anchors = marks.positions(b, CAPITAL_J | UNDERSCORE | DASH | CAPITAL_A);
-    anchors.any(|i| match b[i] {
-        b'J' => ends(i, &[b"ey"]),
-        b'_' => {
-            ends(i, &[b"sk", b"rk", b"whsec", b"ghp", b"gho", b"ghs", b"ghu", b"ghr"])
-                || ends(i, &[b"github", b"npm"])
-        }
-        b'-' => {
-            ends(i, &[b"glpat", b"xoxa", b"xoxb", b"xoxp", b"xoxr", b"xoxs"])
-                || b[i..].starts_with(b"-----BEGIN")
-        }
-        _ => matches!(b.get(i + 1..i + 4), Some(b"KIA" | b"SIA" | b"Iza")),
-    })
+    let anchored = marks.has(CAPITAL_J | UNDERSCORE | DASH)
+        && memchr3_iter(b'J', b'_', b'-', b).any(|i| match b[i] {
+            b'J' => ends(i, &[b"ey"]),
+            b'_' => {
+                ends(i, &[b"sk", b"rk", b"whsec", b"ghp", b"gho", b"ghs", b"ghu", b"ghr"])
+                    || ends(i, &[b"github", b"npm"])
+            }
+            _ => {
+                ends(i, &[b"glpat", b"xoxa", b"xoxb", b"xoxp", b"xoxr", b"xoxs"])
+                    || b[i..].starts_with(b"-----BEGIN")
+            }
+        });
+    anchored
+        || (marks.has(CAPITAL_A)
+            && memchr_iter(b'A', b)
+                .any(|i| matches!(b.get(i + 1..i + 4), Some(b"KIA" | b"SIA" | b"Iza"))))
 }
 
 const fn repeat(byte: u8) -> u64 {
@@ -264,8 +236,8 @@ fn equal_to(w: u64, byte: u8) -> u64 {
 }
 
 /// A cheap necessary condition for [`cards`]: 13 bytes in a row that are digits, spaces or
-/// dashes (or `.`, `/`, which costs less to let through), which any card number takes. Eight bytes at a time (SWAR), carrying the run from
-/// one word to the next.
+/// dashes (or `.` and `/`, which cost less to let through than to keep out), as any card
+/// number has. Eight bytes at a time (SWAR), carrying the run from one word to the next.
 fn might_hold_card(b: &[u8]) -> bool {
     if b.len() < CARD_DIGITS_MIN {
         return false;
@@ -323,7 +295,7 @@ fn is_name_byte(c: u8) -> bool {
 /// Where an unquoted value ends. Passwords may hold these characters too; stopping early
 /// would show the rest, so the list keeps to what ends a value in query strings, JSON, logfmt
 /// and header-like text.
-pub(super) fn is_value_end(c: u8) -> bool {
+fn is_value_end(c: u8) -> bool {
     c <= b' '
         || c == 0x7f
         || matches!(c, b'&' | b',' | b';' | b'"' | b'\'' | b'}' | b']' | b')' | b'<' | b'>' | b'|')
@@ -392,9 +364,16 @@ fn value_after(b: &[u8], mut i: usize, opaque: &[(usize, usize)]) -> Option<Valu
     }
     match *b.get(i)? {
         q @ (b'"' | b'\'') => {
+            // A closing quote inside an opaque span belongs to the secret: look on after it.
             let mut j = i + 1;
-            while j < b.len() && b[j] != q {
-                j += if b[j] == b'\\' { 2 } else { 1 };
+            loop {
+                while j < b.len() && b[j] != q {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                match inside_opaque(opaque, j) {
+                    Some(oe) if j < b.len() => j = oe,
+                    _ => break,
+                }
             }
             let end = j.min(b.len());
             Some(ValueSpan { start: i + 1, end, resume: end + 1, quoted: true })
@@ -402,7 +381,14 @@ fn value_after(b: &[u8], mut i: usize, opaque: &[(usize, usize)]) -> Option<Valu
         // JSON inside a JSON string: `\"token\":\"x\"`.
         b'\\' if b.get(i + 1) == Some(&b'"') => {
             let start = i + 2;
-            let end = memmem::find(&b[start..], b"\\\"").map_or(b.len(), |k| start + k);
+            let mut end = start;
+            loop {
+                end += memmem::find(&b[end..], b"\\\"").unwrap_or(b.len() - end);
+                match inside_opaque(opaque, end) {
+                    Some(oe) if end < b.len() => end = oe,
+                    _ => break,
+                }
+            }
             Some(ValueSpan { start, end, resume: end + 2, quoted: true })
         }
         // A nested object or list: its own names are looked at one by one.
@@ -482,7 +468,7 @@ fn named_values(
         }
         let value = &b[v.start..v.end];
         if value.is_empty()
-            || is_pseudonym(value)
+            || is_pseudonyms(value)
             || is_masked(&super::url::percent_decode(value, false))
             || (!v.quoted && is_literal(value))
         {
@@ -504,7 +490,7 @@ fn url_userinfo(r: &Redactor, b: &[u8], out: &mut Vec<Edit>) {
         let Some(at) = memchr::memrchr(b'@', authority) else { continue };
         let Some(colon) = memchr(b':', &authority[..at]) else { continue };
         let (ps, pe) = (start + colon + 1, start + at);
-        if ps < pe && !is_pseudonym(&b[ps..pe]) {
+        if ps < pe && !is_pseudonyms(&b[ps..pe]) {
             let kind = Secret::Password.kind();
             out.push(edit(r, b, (ps, pe), PRIORITY_TEXT_NAMED, Found::Named, kind));
         }
@@ -764,6 +750,8 @@ mod tests {
         assert!(might_hold_card(b"4111111111111111"));
         assert!(might_hold_card(b"x 4 1 1 1 1 1 1 1 1 1 1 1 1"));
         assert!(might_hold_card(b"abcdefg 411-1111-1111-1111"));
+        assert!(!might_hold_card(b"abcdefg411-1111-111x1111"));
+        assert!(!might_hold_card(b"xxxxxxx_123456789012_xxxxxxxxxxxxxxxxxxxx"));
         assert!(!might_hold_card(b"Chrome/120.0.0.0 Safari/537.36 (Win64; x64) 12.34.56"));
         assert!(!might_hold_card(b"Gecko/20100101 Firefox/128.0 and 1-2 3"));
         for byte in 0..=255u8 {
@@ -774,7 +762,7 @@ mod tests {
         for len in 13..40 {
             let digits = "4".repeat(len);
             for pad in 0..9 {
-                let text = format!("{}{digits}", ".".repeat(pad));
+                let text = format!("{}{digits}{}", "x".repeat(pad), "y".repeat(pad));
                 assert!(might_hold_card(text.as_bytes()), "{text}");
             }
         }

@@ -117,9 +117,9 @@ pub(super) fn query_edits(
             Some(b'=') if eq.is_none() => eq = Some(i),
             Some(b'&') | None => {
                 if let Some(eq) = eq.take() {
-                    handled.push(eq);
-                    if eq + 1 < i {
-                        pair_edit(pass, s, pair_start..eq, eq + 1..i, set_ids, depth, out);
+                    let value = eq + 1..i;
+                    if pair_edit(pass, s, pair_start..eq, value, set_ids, depth, out) {
+                        handled.push(eq);
                     }
                 }
                 pair_start = i + 1;
@@ -129,6 +129,9 @@ pub(super) fn query_edits(
     }
 }
 
+/// Looks at one `name=value` pair. Returns whether the name is ordinary: the free-text scan
+/// may then skip it. A secret name is looked at again by that scan, whose value runs on
+/// where a query's ends (`password=a#b`, a password with an unencoded `#`).
 fn pair_edit(
     pass: &mut Pass<'_>,
     s: &str,
@@ -137,10 +140,13 @@ fn pair_edit(
     set_ids: bool,
     depth: u8,
     out: &mut Vec<Edit>,
-) {
+) -> bool {
     let b = s.as_bytes();
     let raw = &b[value.clone()];
     let Some(class) = classify_encoded(&b[name.clone()]) else {
+        if raw.is_empty() {
+            return true;
+        }
         if depth < NESTED_DEPTH_MAX && worth_decoding(raw) {
             let decoded = percent_decode(raw, true);
             let text = String::from_utf8_lossy(&decoded);
@@ -155,20 +161,23 @@ fn pair_edit(
                 });
             }
         }
-        return;
+        return true;
     };
+    if raw.is_empty() {
+        return false;
+    }
     let slot = if set_ids { query_id_slot(&percent_decode(&b[name], true)) } else { None };
     if is_pseudonym(raw) {
         if let Some(slot) = slot {
             pass.ids.fill(slot, &s[value]);
         }
-        return;
+        return false;
     }
     // The decoded value, so that the key in `?api_key=a%2Bb` and in `X-Api-Key: a+b` share
     // one pseudonym.
     let decoded = percent_decode(raw, false);
     if is_masked(&decoded) {
-        return;
+        return false;
     }
     let kind = class.kind();
     let replacement = pass.r.pseudonym_bytes(kind, &decoded);
@@ -183,6 +192,7 @@ fn pair_edit(
         kind: Some(kind),
         replacement,
     });
+    false
 }
 
 /// Where a URL's query (after the first `?`) or fragment ends: a request line or free text

@@ -58,7 +58,8 @@ struct OpenAlert {
     first_seen_ms: i64,
     last_seen_ms: i64,
     count: u64,
-    evidence: Vec<serde_json::Value>,
+    /// ECS JSON text (a third of the memory of parsed JSON; parsed back when emitted).
+    evidence: Vec<Box<str>>,
     facts: Facts,
     captured: Vec<Option<String>>,
 }
@@ -124,10 +125,10 @@ impl OpenAlerts {
                 let Fire { first_seen_ms, last_seen_ms, count, facts, early, .. } = *fire;
                 let mut evidence = Vec::with_capacity(2);
                 if let Some(e) = &early {
-                    evidence.push(to_ecs_json(e));
+                    evidence.push(evidence_text(e));
                 }
                 if let Some(e) = ev {
-                    evidence.push(to_ecs_json(e));
+                    evidence.push(evidence_text(e));
                 }
                 let source = ev.or(early.as_deref());
                 let captured = rule
@@ -199,10 +200,14 @@ impl OpenAlert {
         self.last_seen_ms = self.last_seen_ms.max(at_ms);
         if let Some(e) = ev {
             if self.evidence.len() < EVIDENCE_MAX {
-                self.evidence.push(to_ecs_json(e));
+                self.evidence.push(evidence_text(e));
             }
         }
     }
+}
+
+fn evidence_text(e: &Event) -> Box<str> {
+    to_ecs_json(e).to_string().into_boxed_str()
 }
 
 /// The actor's (field, value) pairs from its key.
@@ -238,7 +243,11 @@ fn render(rule: &Rule, key: &str, a: OpenAlert) -> Alert {
         actor,
         count: a.count,
         summary,
-        evidence: a.evidence,
+        evidence: a
+            .evidence
+            .iter()
+            .map(|t| serde_json::from_str(t).expect("evidence is JSON we wrote"))
+            .collect(),
         response,
     }
 }

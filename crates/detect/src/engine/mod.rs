@@ -34,8 +34,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         // 200 000 actors: a busy API's distinct addresses over an hour, at ~100-200 bytes of
-        // state each per rule.
-        Limits { max_keys_per_rule: 200_000, max_open_alerts_per_rule: 100_000 }
+        // state each per rule. 20 000 open alerts: each holds up to five events of evidence
+        // (a few KiB), so a rule firing for a whole botnet stays within ~100 MiB.
+        Limits { max_keys_per_rule: 200_000, max_open_alerts_per_rule: 20_000 }
     }
 }
 
@@ -147,6 +148,9 @@ struct RuleRuntime {
     index: usize,
     /// Index of the rule's group_by list in the engine's key cache.
     group: usize,
+    /// Bits of `Engine::presence` the event must have (group_by and required `where` fields).
+    required: u64,
+    has_allow: bool,
     state: KindState,
     alerts: OpenAlerts,
     ttl_ms: i64,
@@ -166,6 +170,8 @@ pub struct Engine {
     /// The distinct group_by lists of the shard's rules, and each one's key for the current
     /// event (built at most once per event, shared by rules grouping alike).
     keys: Vec<KeyCache>,
+    /// Fields whose presence is checked once per event (at most 64), each rule requiring some.
+    presence: Vec<Field>,
     scratch: String,
     cache: EvalCache,
 }
@@ -190,6 +196,7 @@ impl Engine {
 
     pub(crate) fn with_rules(rules: Arc<RuleSet>, limits: &Limits, indices: &[usize]) -> Engine {
         let mut keys: Vec<KeyCache> = Vec::new();
+        let mut presence: Vec<Field> = Vec::new();
         let runtimes = indices
             .iter()
             .map(|&index| {
@@ -207,9 +214,25 @@ impl Engine {
                         keys.len() - 1
                     }
                 };
+                let mut needed = rule.group_by.clone();
+                rule.filter.required_fields(&mut needed);
+                let mut required = 0u64;
+                for f in needed {
+                    let bit = match presence.iter().position(|p| *p == f) {
+                        Some(b) => b,
+                        None if presence.len() < 64 => {
+                            presence.push(f);
+                            presence.len() - 1
+                        }
+                        None => continue,
+                    };
+                    required |= 1 << bit;
+                }
                 RuleRuntime {
                     index,
                     group,
+                    required,
+                    has_allow: !rule.allow.is_empty(),
                     state: KindState::new(&rule.kind, max_keys),
                     alerts: OpenAlerts::default(),
                     ttl_ms: rule.kind.key_ttl_ms(),
@@ -241,6 +264,7 @@ impl Engine {
             events: 0,
             late_events: 0,
             keys,
+            presence,
             scratch: String::with_capacity(64),
             cache,
         }
@@ -265,12 +289,21 @@ impl Engine {
         self.cache.next_event();
         let set = &*self.rules;
         let det = &set.inner.detector;
+        let mut present = 0u64;
+        for (bit, f) in self.presence.iter().enumerate() {
+            if !ev.get(f).is_absent() {
+                present |= 1 << bit;
+            }
+        }
         for rt in &mut self.runtimes {
             let rule = &set.inner.rules[rt.index];
             if wm >= rt.next_due_ms {
                 rt.housekeeping(rule, wm, false, out);
             }
-            if !rule.allow.is_empty() && rule.allow.allows(ev) {
+            if present & rt.required != rt.required {
+                continue;
+            }
+            if rt.has_allow && rule.allow.allows(ev) {
                 continue;
             }
             if !rule.filter.eval(ev, det, &mut self.cache) {
@@ -504,10 +537,12 @@ fn build_key(group_by: &[Field], ev: &EventData, buf: &mut String) -> bool {
             buf.push(KEY_SEPARATOR);
         }
         let start = buf.len();
-        if !write_value(ev.get(f), buf) || buf.len() == start {
+        let v = ev.get(f);
+        if !write_value(v, buf) || buf.len() == start {
             return false;
         }
-        if buf[start..].contains(KEY_SEPARATOR) {
+        // Only text can hold the separator (addresses and numbers cannot).
+        if matches!(v, Value::Str(_) | Value::List(_)) && buf.as_bytes()[start..].contains(&0x1f) {
             // Keeps two values from forging one key with a separator of their own.
             let v = buf[start..].replace(KEY_SEPARATOR, "\u{fffd}");
             buf.truncate(start);

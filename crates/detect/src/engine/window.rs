@@ -242,6 +242,9 @@ struct Slice {
 #[derive(Default)]
 pub(crate) struct RatioState {
     slices: Vec<Slice>,
+    /// Sums over `slices`.
+    total: u64,
+    matching: u64,
 }
 
 pub(crate) fn ratio(
@@ -258,7 +261,11 @@ pub(crate) fn ratio(
     let (i, _) = table.touch_or_insert(key, t);
     let st = &mut table.slot_mut(i).state;
     let cur = st.slices.last().map_or(s, |l| l.num.max(s));
-    st.slices.retain(|x| x.num > cur - RATIO_SLICES);
+    let keep_from = st.slices.partition_point(|x| x.num <= cur - RATIO_SLICES);
+    for x in st.slices.drain(..keep_from) {
+        st.total -= u64::from(x.total);
+        st.matching -= u64::from(x.matching);
+    }
     if s <= cur - RATIO_SLICES {
         return if matched { Outcome::Hit } else { Outcome::None };
     }
@@ -266,14 +273,16 @@ pub(crate) fn ratio(
     match st.slices.binary_search_by_key(&s, |x| x.num) {
         Ok(j) => {
             let x = &mut st.slices[j];
-            x.total = x.total.saturating_add(1);
-            x.matching = x.matching.saturating_add(m);
+            x.total += 1;
+            x.matching += m;
             x.first_ms = x.first_ms.min(t);
         }
         Err(j) => st.slices.insert(j, Slice { num: s, total: 1, matching: m, first_ms: t }),
     }
-    let total: u64 = st.slices.iter().map(|x| u64::from(x.total)).sum();
-    let matching: u64 = st.slices.iter().map(|x| u64::from(x.matching)).sum();
+    st.total += 1;
+    st.matching += u64::from(m);
+    let (total, matching) = (st.total, st.matching);
+    debug_assert_eq!(total, st.slices.iter().map(|x| u64::from(x.total)).sum::<u64>());
     if total >= u64::from(min_events) && matching as f64 >= min_ratio * total as f64 && matching > 0
     {
         let first = st.slices.first().map_or(t, |x| x.first_ms);

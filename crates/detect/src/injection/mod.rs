@@ -28,7 +28,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use class::{AttackClass, AttackSet};
-pub use request::{HEADERS_NOT_SCANNED, REQUEST_VALUES_MAX};
+pub use request::{ValueMemo, HEADERS_NOT_SCANNED, REQUEST_VALUES_MAX, VALUE_MEMO_ENTRIES_MAX};
 
 use prefilter::{Trigger, TriggerWords, Triggers};
 

@@ -22,6 +22,21 @@ pub const HEADERS_NOT_SCANNED: &[&str] =
     &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"];
 
 /// Scans values against a shared budget until every wanted class is found.
+/// Distinct user agents and referrers remembered per [`ValueMemo`]: they repeat across a
+/// client's requests, and scanning one costs microseconds where a lookup costs tens of
+/// nanoseconds. When full, the memo is cleared (counted), which keeps it bounded and simple.
+pub const VALUE_MEMO_ENTRIES_MAX: usize = 8_192;
+
+/// Scan results of repeated request values (user agents, referrers), owned by one caller
+/// (one detection thread), so no locking is needed.
+#[derive(Debug, Default)]
+pub struct ValueMemo {
+    /// value → (classes scanned for, classes found among them)
+    entries: std::collections::HashMap<Box<str>, (AttackSet, AttackSet)>,
+    /// Times the memo was full and cleared.
+    pub clears: u64,
+}
+
 struct RequestScan<'a> {
     detector: &'a InjectionDetector,
     wanted: AttackSet,
@@ -47,6 +62,37 @@ impl RequestScan<'_> {
         self.budget -= 1;
         self.found = self.found.union(self.detector.scan_value(value, remaining));
     }
+
+    /// Like `scan`, for values that repeat across requests: answered from the memo when it
+    /// already holds the classes asked for.
+    fn scan_memo(&mut self, value: &str, classes: AttackSet, memo: &mut ValueMemo) {
+        let remaining = classes.intersection(self.wanted).difference(self.found);
+        if remaining.is_empty() || value.is_empty() {
+            return;
+        }
+        if let Some(&(scanned, found)) = memo.entries.get(value) {
+            if remaining.difference(scanned).is_empty() {
+                self.found = self.found.union(found.intersection(remaining));
+                return;
+            }
+        }
+        if self.budget == 0 {
+            // Out of budget: counted by `scan`, and nothing learnt to remember.
+            self.scan(value, remaining);
+            return;
+        }
+        let before = self.found;
+        self.scan(value, remaining);
+        let found_here = self.found.difference(before);
+        if memo.entries.len() >= VALUE_MEMO_ENTRIES_MAX {
+            memo.entries.clear();
+            memo.clears += 1;
+        }
+        let entry =
+            memo.entries.entry(value.into()).or_insert((AttackSet::EMPTY, AttackSet::EMPTY));
+        entry.0 = entry.0.union(remaining);
+        entry.1 = entry.1.difference(remaining).union(found_here);
+    }
 }
 
 impl InjectionDetector {
@@ -54,6 +100,17 @@ impl InjectionDetector {
     /// path, each query parameter's name and value, the user agent, the referrer and the
     /// request headers (not those in [`HEADERS_NOT_SCANNED`]).
     pub fn scan_request(&self, ev: &EventData, wanted: AttackSet) -> AttackSet {
+        self.scan_request_memo(ev, wanted, &mut ValueMemo::default())
+    }
+
+    /// [`Self::scan_request`], remembering the results for user agents and referrers in
+    /// `memo` (the caller keeps one per thread).
+    pub fn scan_request_memo(
+        &self,
+        ev: &EventData,
+        wanted: AttackSet,
+        memo: &mut ValueMemo,
+    ) -> AttackSet {
         let mut scan = RequestScan {
             detector: self,
             wanted,
@@ -77,10 +134,10 @@ impl InjectionDetector {
             }
         }
         if let Some(agent) = &ev.user_agent {
-            scan.scan(agent, not_fetched);
+            scan.scan_memo(agent, not_fetched, memo);
         }
         if let Some(referrer) = &ev.referrer {
-            scan.scan(referrer, not_fetched);
+            scan.scan_memo(referrer, not_fetched, memo);
         }
         for (name, value) in &ev.headers {
             if scan.done() {
