@@ -4,7 +4,7 @@
 use crate::cli::{DemoArgs, GenerateArgs, OutputFormat, ReplayArgs};
 use anyhow::Context;
 use apiwatch_core::escape::for_terminal;
-use apiwatch_core::time::{format_rfc3339_ms, HOUR_MS};
+use apiwatch_core::time::{format_rfc3339_ms, parse_rfc3339_ms, HOUR_MS};
 use apiwatch_traffic::{generate_files_with, Outputs, TrafficConfig, TruthEntry};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -62,9 +62,13 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<u8> {
     Ok(crate::exit::OK)
 }
 
-/// Does an alert name the scenario's actor, within (or shortly after) its time?
+/// Does an alert name the scenario's actor, within (or shortly after) its time? Application-
+/// wide actors (the login action, a route) are named by alerts on other attacks too, so the
+/// alert's span must overlap the scenario's, give or take an hour (baselines report at a
+/// bucket's end).
 fn caught_by<'a>(t: &TruthEntry, alerts: &'a [serde_json::Value]) -> BTreeSet<&'a str> {
     let mut rules = BTreeSet::new();
+    let time = |v: &serde_json::Value| v.as_str().and_then(|s| parse_rfc3339_ms(s).ok());
     for a in alerts {
         let names_actor = a["actor"].as_object().is_some_and(|actor| {
             actor.iter().any(|(k, v)| {
@@ -73,7 +77,13 @@ fn caught_by<'a>(t: &TruthEntry, alerts: &'a [serde_json::Value]) -> BTreeSet<&'
                 })
             })
         });
-        if names_actor {
+        let in_time = match (time(&a["first_seen"]), time(&a["last_seen"])) {
+            (Some(first), Some(last)) => {
+                first <= t.last_ms + HOUR_MS && last >= t.first_ms - HOUR_MS
+            }
+            _ => true,
+        };
+        if names_actor && in_time {
             rules.insert(a["rule"].as_str().unwrap_or("?"));
         }
     }

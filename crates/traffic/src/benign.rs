@@ -52,11 +52,12 @@ fn register_benign(w: &mut World, away_ips: &[Ipv4Addr], acme_ip: Ipv4Addr) {
     let home_ips = |us: &[u32]| -> Vec<String> {
         us.iter().flat_map(|&u| w.users[u as usize].ips).map(|ip| ip.to_string()).collect()
     };
-    let (office, ordinary): (Vec<u32>, Vec<u32>) =
-        w.cast.background.iter().partition(|&&u| w.users[u as usize].office);
-    // The users who play an attack's victim or culprit for a while call as anyone else the
-    // rest of the time (the slow pull's user has no traffic of their own).
-    let mut users = ordinary.clone();
+    let office: Vec<u32> =
+        w.cast.background.iter().copied().filter(|&u| w.users[u as usize].office).collect();
+    // The background's users (the office's people too, out of office hours); those who play an
+    // attack's victim or culprit for a while call as anyone else the rest of the time (the
+    // slow pull's user has no traffic of their own).
+    let mut users = w.cast.background.clone();
     users.extend([w.cast.bola, w.cast.privesc, w.cast.token_victim]);
     let mut entries = vec![
         BenignEntry::new(
@@ -67,13 +68,11 @@ fn register_benign(w: &mut World, away_ips: &[Ipv4Addr], acme_ip: Ipv4Addr) {
         .actor("source.ip", home_ips(&users)),
         BenignEntry::new(
             "benign/office",
-            "people of the office: one NAT address in office hours, home otherwise",
+            "the office's people behind its one NAT address, in office hours",
         )
         .actor("user.name", names(&office))
         .actor("source.ip", vec![w.office_ip.to_string()])
         .actor("source.network", vec![net24(w.office_ip)]),
-        BenignEntry::new("benign/office", "the office's people at home, out of office hours")
-            .actor("source.ip", home_ips(&office)),
         BenignEntry::new("benign/traveller", "users flying abroad and back (13-15 h flights)")
             .actor("user.name", names(&w.cast.travellers))
             .actor(

@@ -438,3 +438,48 @@ fn distinct_ips_spreads_the_background() {
         ips.len()
     );
 }
+
+#[test]
+fn benign_actors_name_every_benign_record() {
+    let cfg = three_days(19);
+    let mut gen = Generator::new(&cfg);
+    let benign = gen.benign_actors().to_vec();
+    let recs: Vec<Record> = gen.by_ref().collect();
+    let truth = gen.truth();
+    // Every benign part is described, and every benign record's address and user are named
+    // by the entries of its own part.
+    for s in SCENARIOS.iter().filter(|s| s.family.is_empty()) {
+        assert!(benign.iter().any(|b| b.scenario == s.name), "{} has no benign entry", s.name);
+    }
+    let named = |scenario: &str, field: &str, value: &str| {
+        benign
+            .iter()
+            .filter(|b| b.scenario == scenario)
+            .any(|b| b.actor_values(field).iter().any(|v| v == value))
+    };
+    for r in recs.iter().filter(|r| !r.is_attack()) {
+        let (ip, user) = match (r.http(), r.login()) {
+            (Some(h), _) => (h.client_ip, h.user.as_deref().map(str::to_string)),
+            (_, Some(l)) => (l.source_ip, Some(l.user.to_string())),
+            _ => unreachable!("a record is a call or a login"),
+        };
+        assert!(named(r.scenario, "source.ip", &ip.to_string()), "{}: {ip}", r.scenario);
+        if let Some(u) = user {
+            assert!(named(r.scenario, "user.name", &u), "{}: {u}", r.scenario);
+        }
+    }
+    // No attack address is benign; the users an attack picks are ordinary users otherwise.
+    let benign_ips: HashSet<&String> =
+        benign.iter().flat_map(|b| b.actor_values("source.ip")).collect();
+    for t in &truth {
+        if t.scenario == "attack/bulk-exfiltration" {
+            continue; // partner-globex's own address, on the night it pulls too much
+        }
+        for ip in t.actor_values("source.ip") {
+            if ["attack/bola", "attack/privilege-escalation"].contains(&t.scenario) {
+                continue; // the culprit calls from home
+            }
+            assert!(!benign_ips.contains(ip), "{}: {ip} is also benign", t.scenario);
+        }
+    }
+}

@@ -71,7 +71,14 @@ pub(crate) fn velocity(
         (Some(cur), Some(prev)) => (cur.0 as f32, cur.1 as f32) != prev,
         _ => false,
     };
-    if let (true, Some(cur), Some(prev)) = (moved, location, st.location) {
+    // Only moves across a border count: within a country GeoIP places one subscriber in
+    // cities far apart from one request to the next (mobile carriers' and clouds' egress
+    // points), which is not travel. Without countries, distance alone decides.
+    let crossed_border = match (country, st.country) {
+        (Some(c), Some(p)) => c != p,
+        _ => true,
+    };
+    if let (true, true, Some(cur), Some(prev)) = (moved, crossed_border, location, st.location) {
         let prev = (f64::from(prev.0), f64::from(prev.1));
         let d = haversine_km(prev, cur);
         if d >= min_distance_km && d > 0.0 {
