@@ -10,6 +10,7 @@ use crate::gen::{daily_curve, Plan, Stream, TruthEntry, World, FIRST_ORDER_ID, T
 use crate::geo::{self, Prefix};
 use crate::record::{HttpRecord, Record, Token, PARTNER_GLOBEX};
 use crate::rng::Rng;
+use crate::write::kong_route_name;
 use apiwatch_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS};
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -49,7 +50,11 @@ pub(crate) fn add_streams(w: &mut World, streams: &mut Vec<Box<dyn Stream>>) {
                 (e - s) / MINUTE_MS
             ),
         )
-        .actor("http.route", vec![SPIKE_ROUTE.into()]),
+        // The template (nginx, with apiwatch's id folding) and Kong's route name.
+        .actor(
+            "http.route",
+            vec![SPIKE_ROUTE.into(), kong_route_name("/api/v1/products/1").into()],
+        ),
     );
     streams.push(Box::new(SlowPull::new(w, Rng::derive(seed, "slow-exfiltration"))));
 }
@@ -920,7 +925,7 @@ impl Flood {
                 format!("{per_s:.1} searches/s (20x usual, at least {FLOOD_MIN_PER_S}) from 40 addresses of {net_text} for {} minutes", span / MINUTE_MS),
             )
             .actor("source.network", vec![net_text.clone()])
-            .actor("http.route", vec!["/api/v1/search".into()])
+            .actor("http.route", vec!["/api/v1/search".into(), kong_route_name("/api/v1/search").into()])
             .actor("source.ip", ips_text(&ips)),
         );
         Flood {

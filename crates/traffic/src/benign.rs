@@ -619,23 +619,20 @@ pub(crate) fn token_at(tokens: &[(i64, Arc<Token>)], ts: i64) -> Option<Arc<Toke
     tokens.iter().rev().find(|(t, _)| *t <= ts).map(|(_, t)| t.clone())
 }
 
-/// Far-away destinations for travellers.
-fn destination(home: &str) -> &'static str {
-    match home {
-        "US" | "CA" => "GB",
-        "GB" | "IE" => "US",
-        "DE" | "NL" | "SE" => "US",
-        "FR" | "ES" | "IT" => "JP",
-        "IN" => "GB",
-        "BR" => "DE",
-        "JP" | "KR" => "US",
-        "AU" => "US",
-        _ => "US",
-    }
+/// How long a traveller is away from the API between two countries: at least 13 hours
+/// (airports, the flight, a night's sleep), and for the longest trips the time an airliner
+/// takes between the farthest places GeoIP may put the two addresses (at 800 km/h, plus two
+/// hours on the ground), so that no benign journey is faster than a plane; up to two hours
+/// more at random.
+fn journey_ms(rng: &mut Rng, farthest_km: u32) -> i64 {
+    let flight = (f64::from(farthest_km) / 800.0 + 2.0) * HOUR_MS as f64;
+    let min = (13 * HOUR_MS).max(flight as i64);
+    rng.range(min, min + 2 * HOUR_MS)
 }
 
-/// Travellers: home, then a long flight (13–15 h without a call), then calls from abroad
-/// after a new login; back home after two days when the run is long enough.
+/// Travellers: home, then a long flight ([`journey_ms`]: 13–15 h without a call, longer for
+/// the longest trips), then calls from abroad after a new login; back home after two days when
+/// the run is long enough.
 fn travellers(w: &World, mut rng: Rng) -> (Plan, Vec<Ipv4Addr>) {
     let mut plan = Plan::new();
     let mut away = Vec::new();
@@ -643,7 +640,7 @@ fn travellers(w: &World, mut rng: Rng) -> (Plan, Vec<Ipv4Addr>) {
     for &u in &w.cast.travellers {
         let u = u as usize;
         let home = w.users[u].country;
-        let abroad = destination(home);
+        let (abroad, farthest_km) = geo::destination(home);
         let home_ip = w.users[u].ips[0];
         let away_ip = geo::random_addr(&mut rng, abroad);
         if d < 20 * HOUR_MS {
@@ -663,9 +660,9 @@ fn travellers(w: &World, mut rng: Rng) -> (Plan, Vec<Ipv4Addr>) {
         }
         away.push(away_ip);
         let depart = w.start_ms + rng.range(d / 8, d / 3);
-        let arrive = depart + rng.range(13 * HOUR_MS, 15 * HOUR_MS);
+        let arrive = depart + journey_ms(&mut rng, farthest_km);
         let back = arrive + 2 * DAY_MS;
-        let land_home = back + rng.range(13 * HOUR_MS, 15 * HOUR_MS);
+        let land_home = back + journey_ms(&mut rng, farthest_km);
         plan_user_activity(
             w,
             &mut rng,

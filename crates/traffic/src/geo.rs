@@ -130,6 +130,32 @@ pub const USER_COUNTRIES: &[(&str, u32)] = &[
     ("NL", 3),
 ];
 
+/// Where travellers from each country of [`USER_COUNTRIES`] fly, and how far apart the
+/// farthest two places are that GeoLite2 gives for the two countries' prefixes (km, rounded
+/// up): a benign journey must take at least the time a plane needs for that.
+/// `tests/geoip.rs` checks the distances against the database.
+pub const TRAVEL: &[(&str, &str, u32)] = &[
+    ("US", "GB", 8_700),
+    ("GB", "US", 8_700),
+    ("DE", "US", 9_600),
+    ("FR", "JP", 10_400),
+    ("IN", "GB", 8_700),
+    ("BR", "DE", 11_100),
+    ("JP", "US", 13_000),
+    ("CA", "GB", 6_200),
+    ("AU", "US", 17_200),
+    ("SE", "US", 8_900),
+    ("ES", "JP", 12_600),
+    ("IT", "JP", 10_400),
+    ("NL", "US", 9_000),
+];
+
+/// A traveller's destination from a home country, and the farthest distance between them
+/// (see [`TRAVEL`]); the United States for a country not in the table.
+pub fn destination(home: &str) -> (&'static str, u32) {
+    TRAVEL.iter().find(|(h, _, _)| *h == home).map_or(("US", 20_100), |(_, d, km)| (*d, *km))
+}
+
 /// The prefixes of a country; panics on a country not in the table (a bug in the generator).
 pub fn prefixes(cc: &str) -> &'static [Prefix] {
     COUNTRY_PREFIXES
@@ -245,6 +271,16 @@ mod tests {
             let (ip, cc) = pool.addr(k);
             assert!(seen.insert(ip), "duplicate {ip} at {k}");
             assert_eq!(country_of(ip), Some(cc));
+        }
+    }
+
+    #[test]
+    fn every_user_country_has_a_destination_abroad() {
+        for (cc, _) in USER_COUNTRIES {
+            let row = TRAVEL.iter().find(|(h, _, _)| h == cc);
+            let (_, dest, km) = row.unwrap_or_else(|| panic!("{cc} not in TRAVEL"));
+            assert_ne!(dest, cc);
+            assert!(!prefixes(dest).is_empty() && *km > 0);
         }
     }
 

@@ -343,6 +343,12 @@ fn kong_route(path: &str) -> &'static KongRoute {
         .unwrap_or(&ROUTES[ROUTES.len() - 1])
 }
 
+/// The name of the Kong route a path goes through: what apiwatch reads as `http.route` from
+/// Kong's log (the truth names it beside the route template).
+pub(crate) fn kong_route_name(path: &str) -> &'static str {
+    kong_route(path).name
+}
+
 const KONG_WORKSPACE: &str = "d2fa7b9d-bfef-4c0b-8d8f-a0db5c7d9e14";
 const KONG_ROUTES_CREATED_S: i64 = 1_735_689_600;
 const API_HOST: &str = "api.shop.example";

@@ -4,7 +4,9 @@
 
 mod common;
 
-use apiwatch_traffic::geo::{BINGBOT, COUNTRY_PREFIXES, CRAWLER_COUNTRY, GOOGLEBOT};
+use apiwatch_traffic::geo::{
+    prefixes, BINGBOT, COUNTRY_PREFIXES, CRAWLER_COUNTRY, GOOGLEBOT, TRAVEL,
+};
 use apiwatch_traffic::{Generator, TrafficConfig};
 use maxminddb::{path, Reader};
 use std::collections::HashMap;
@@ -114,4 +116,48 @@ fn generated_addresses_answer_the_intended_country() {
     }
     println!("{} addresses checked ({private} private)", seen.len());
     assert!(seen.len() > 1_000);
+}
+
+/// Where GeoLite2 places four addresses in every /24 of a country's prefixes (deduplicated).
+fn locations(db: &Reader<Vec<u8>>, cc: &str) -> Vec<(f64, f64)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for p in prefixes(cc) {
+        for block in 0..(p.size() / 256).max(1) {
+            for host in [1u32, 77, 150, 254] {
+                let ip = IpAddr::V4(Ipv4Addr::from(p.base() + block * 256 + host));
+                let res = db.lookup(ip).expect("lookup");
+                let lat: Option<f64> =
+                    res.decode_path(&path!["location", "latitude"]).expect("lat");
+                let lon: Option<f64> =
+                    res.decode_path(&path!["location", "longitude"]).expect("lon");
+                if let (Some(lat), Some(lon)) = (lat, lon) {
+                    seen.insert((lat.to_bits(), lon.to_bits()));
+                }
+            }
+        }
+    }
+    seen.into_iter().map(|(a, b)| (f64::from_bits(a), f64::from_bits(b))).collect()
+}
+
+fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1, la2, lo2) =
+        (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6_371.008_8 * h.sqrt().min(1.0).asin()
+}
+
+#[test]
+fn travel_distances_cover_the_farthest_places_geoip_gives() {
+    let Some(db) = open() else { return };
+    let mut short = Vec::new();
+    for (home, dest, km) in TRAVEL {
+        let (a, b) = (locations(&db, home), locations(&db, dest));
+        let farthest =
+            a.iter().flat_map(|x| b.iter().map(move |y| haversine_km(*x, *y))).fold(0.0, f64::max);
+        if farthest > f64::from(*km) {
+            short.push(format!("{home} to {dest}: {farthest:.0} km, table says {km}"));
+        }
+    }
+    assert!(short.is_empty(), "update geo::TRAVEL: {short:?}");
 }
