@@ -110,6 +110,9 @@ use names::{IdSlot, NameRule, Secret};
 use sha2::Sha256;
 use std::borrow::Cow;
 
+/// Extra passes over a changed value before redaction gives up settling it (each pass
+/// only runs when the previous one changed something).
+const SETTLE_PASSES_MAX: usize = 3;
 /// Holds the per-installation key that pseudonyms are derived from.
 #[derive(Clone)]
 pub struct Redactor {
@@ -302,13 +305,48 @@ impl Pass<'_> {
     }
 
     fn text<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
+        let first = self.text_once(s);
+        self.settle(first, |p, t| p.text_once(t))
+    }
+
+    fn text_once<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
         let mut edits = Vec::new();
         text::scan(self.r, s, &mut edits);
         self.finish(s, edits)
     }
 
+    /// Redacts the output of a pass again until nothing changes (at most
+    /// `SETTLE_PASSES_MAX` more times): one replacement can reveal another pattern that the
+    /// overlapping one hid (a PEM marker inside `scheme://user:pass@`), and redacting redacted
+    /// text must change nothing.
+    fn settle<'a>(
+        &mut self,
+        mut out: Cow<'a, str>,
+        mut pass: impl for<'b> FnMut(&mut Self, &'b str) -> Cow<'b, str>,
+    ) -> Cow<'a, str> {
+        for _ in 0..SETTLE_PASSES_MAX {
+            let next = match &out {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(prev) => match pass(self, prev) {
+                    Cow::Owned(n) => Some(n),
+                    Cow::Borrowed(_) => None,
+                },
+            };
+            match next {
+                Some(n) => out = Cow::Owned(n),
+                None => break,
+            }
+        }
+        out
+    }
+
     /// `url.query`: the request's own query string, without `?`.
     fn query<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
+        let first = self.query_once(s);
+        self.settle(first, |p, t| p.query_once(t))
+    }
+
+    fn query_once<'a>(&mut self, s: &'a str) -> Cow<'a, str> {
         let mut edits = Vec::new();
         let mut handled = url::Handled::new();
         url::query_edits(self, s, 0..s.len(), true, 0, &mut handled, &mut edits);
@@ -318,6 +356,11 @@ impl Pass<'_> {
 
     /// A URL (or a request line, or a path with its query).
     fn url<'a>(&mut self, s: &'a str, set_ids: bool, depth: u8) -> Cow<'a, str> {
+        let first = self.url_once(s, set_ids, depth);
+        self.settle(first, |p, t| p.url_once(t, set_ids, depth))
+    }
+
+    fn url_once<'a>(&mut self, s: &'a str, set_ids: bool, depth: u8) -> Cow<'a, str> {
         let mut edits = Vec::new();
         let mut handled = url::Handled::new();
         url::url_edits(self, s, set_ids, depth, &mut handled, &mut edits);

@@ -795,3 +795,14 @@ proptest! {
         let _ = r.redact(ev);
     }
 }
+
+/// Regression: a PEM marker inside `scheme://user:pass@` hid the credential from the first
+/// pass, and redacting the output again replaced it (redaction was not idempotent).
+#[test]
+fn a_replacement_that_reveals_a_credential_is_settled_in_one_call() {
+    let r = redactor();
+    let text = "://:-----BEGIN PRIVATE KEY-----tok_0123456789abcdefpassword@";
+    let once = r.redact_text(text).into_owned();
+    assert_eq!(r.redact_text(&once), once);
+    assert!(!once.contains("BEGIN PRIVATE KEY"), "{once}");
+}
