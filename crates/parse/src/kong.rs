@@ -357,10 +357,13 @@ impl<'de> KongLog<'de> {
             .clone()
             .or_else(|| self.consumer_custom_id.clone())
             .or_else(|| self.consumer_id.clone());
-        ev.user_name = self.consumer_username;
-        // custom_id is the consumer's id in the operator's own user store, which is what
-        // `user.id` means; Kong's own id is next best.
-        ev.user_id = self.consumer_custom_id.or(self.consumer_id);
+        // A Kong consumer is the client application (often one OAuth client shared by every
+        // user of an app), not a person: it is the actor `consumer.name`, and `user.name` is
+        // left to the authenticated identity (a JWT's `sub`, read by enrichment). Taking the
+        // consumer as the user made every user of `shop-web` one "user" travelling the world.
+        if let Some(id) = self.consumer_id {
+            ev.labels.push(("kong.consumer_id".into(), id));
+        }
         // The credential that authenticated the request: not the user, but what a leaked key
         // shares across addresses.
         if let Some(id) = self.authenticated_entity {
@@ -453,8 +456,8 @@ mod tests {
         assert_eq!(ev.label("kong.route"), Some("login"));
         assert_eq!(ev.service_name.as_deref(), Some("auth"));
         assert_eq!(ev.consumer.as_deref(), Some("alice"));
-        assert_eq!(ev.user_name.as_deref(), Some("alice"));
-        assert_eq!(ev.user_id.as_deref(), Some("c1"));
+        assert_eq!(ev.user_name, None, "a consumer is an application, not a user");
+        assert_eq!(ev.label("kong.consumer_id"), Some("c1"));
     }
 
     #[test]
