@@ -90,8 +90,9 @@ pub enum RulesCommand {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Hours of traffic to generate.
-    #[arg(long, default_value_t = 6)]
+    /// Hours of traffic to generate (three days give the baselines enough history to catch
+    /// floods and bulk pulls).
+    #[arg(long, default_value_t = 72)]
     pub hours: u32,
     /// Where to keep the generated files (default: a temporary folder).
     #[arg(long, value_name = "DIR")]

@@ -94,7 +94,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("apiwatch-demo-{}", std::process::id()))
     });
-    let cfg = config(args.hours, 10.0, 1_000, 42, true, None)?;
+    // Three calls a second on average: enough for every scenario's shape, small files.
+    let cfg = config(args.hours, 3.0, 1_000, 42, true, None)?;
     println!(
         "Generating {} hours of API traffic with attacks in it into {} ...",
         args.hours,
