@@ -10,14 +10,17 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn outputs(formats: &str) -> anyhow::Result<Outputs> {
-    let mut o = Outputs { gateway: false, kong: false, auth: false };
+    let mut o = Outputs { gateway: false, kong: false, kong_compact: false, auth: false };
     for f in formats.split(',').map(str::trim).filter(|f| !f.is_empty()) {
         match f {
             "nginx" => o.gateway = true,
             "kong" => o.kong = true,
+            "kong-compact" => o.kong_compact = true,
             "ecs" => o.auth = true,
             other => {
-                anyhow::bail!("--formats: unknown format `{other}` (expected nginx, kong, ecs)")
+                anyhow::bail!(
+                    "--formats: unknown format `{other}` (expected nginx, kong, kong-compact, ecs)"
+                )
             }
         }
     }
@@ -101,8 +104,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
         args.hours,
         dir.display()
     );
-    let manifest =
-        generate_files_with(&cfg, &dir, Outputs { gateway: true, kong: false, auth: true })?;
+    let manifest = generate_files_with(
+        &cfg,
+        &dir,
+        Outputs { gateway: true, kong: false, kong_compact: false, auth: true },
+    )?;
     let geoip =
         args.geoip.clone().or_else(|| std::env::var_os("APIWATCH_GEOIP").map(PathBuf::from));
     if geoip.is_none() {

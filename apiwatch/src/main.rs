@@ -13,6 +13,9 @@ mod summary;
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit statuses, as documented in the README.
 pub mod exit {
     /// Done, alerts or not.

@@ -65,6 +65,18 @@ pub struct InputReport {
     pub read_error: Option<String>,
 }
 
+impl InputReport {
+    /// Counts events passed on, and widens the input's time range to cover them.
+    fn note_events(&mut self, events: &[Event]) {
+        self.events += events.len() as u64;
+        for ev in events {
+            let ts = ev.timestamp_ms;
+            self.first_event_ms = Some(self.first_event_ms.map_or(ts, |f| f.min(ts)));
+            self.last_event_ms = Some(self.last_event_ms.map_or(ts, |l| l.max(ts)));
+        }
+    }
+}
+
 /// Everything a run produced.
 pub struct RunOutput {
     pub inputs: Vec<InputReport>,
@@ -272,13 +284,31 @@ pub fn run(
         // Merge by event time.
         let mut batch = Vec::with_capacity(BATCH_EVENTS);
         let mut total = 0u64;
-        let flush = |batch: &mut Vec<Event>| {
-            let b = Arc::new(std::mem::replace(batch, Vec::with_capacity(BATCH_EVENTS)));
+        let send_all = |b: Vec<Event>| {
+            let b = Arc::new(b);
             for tx in &shard_senders {
                 // A shard only stops early if it panicked; the join below reports that.
                 let _ = tx.send(Arc::clone(&b));
             }
         };
+        let flush = |batch: &mut Vec<Event>| {
+            send_all(std::mem::replace(batch, Vec::with_capacity(BATCH_EVENTS)));
+        };
+        if let [only] = streams.as_mut_slice() {
+            // One input: its events are already in order (line order), so each decoded chunk
+            // goes to the shards as it is, without moving events one by one.
+            loop {
+                only.fill();
+                if only.current.is_empty() {
+                    break;
+                }
+                let events = Vec::from(std::mem::take(&mut only.current));
+                only.report.note_events(&events);
+                total += events.len() as u64;
+                send_all(events);
+                events_done.store(total, Ordering::Relaxed);
+            }
+        }
         loop {
             let mut best: Option<(usize, (i64, u32, u64))> = None;
             for (i, s) in streams.iter_mut().enumerate() {
@@ -292,10 +322,7 @@ pub fn run(
             let Some((i, _)) = best else { break };
             let s = &mut streams[i];
             let ev = s.current.pop_front().expect("head exists");
-            s.report.events += 1;
-            let ts = ev.timestamp_ms;
-            s.report.first_event_ms = Some(s.report.first_event_ms.map_or(ts, |f| f.min(ts)));
-            s.report.last_event_ms = Some(s.report.last_event_ms.map_or(ts, |l| l.max(ts)));
+            s.report.note_events(std::slice::from_ref(&ev));
             batch.push(ev);
             total += 1;
             if batch.len() == BATCH_EVENTS {

@@ -34,6 +34,9 @@ fn insert_path(root: &mut Map<String, Json>, path: &str, v: Json) {
 }
 
 /// The event as nested ECS JSON. Absent fields are left out; keys come out in a fixed order.
+/// The request header carrying the proxy chain, kept in `EventData::forwarded_for`.
+const FORWARDED_FOR: &str = "x-forwarded-for";
+
 pub fn to_ecs_json(ev: &EventData) -> Json {
     let mut root = Map::new();
     root.insert("@timestamp".into(), Json::String(format_rfc3339_ms(ev.timestamp_ms)));
@@ -59,6 +62,15 @@ pub fn to_ecs_json(ev: &EventData) -> Json {
     }
     for (h, v) in &ev.headers {
         insert_path(&mut root, &format!("http.request.headers.{h}"), v.clone().into());
+    }
+    // ECS has no field of its own for the raw X-Forwarded-For: it is a request header (which
+    // decoders of JSON logs keep as well).
+    if let Some(xff) = ev.forwarded_for.as_ref().filter(|_| ev.header(FORWARDED_FOR).is_none()) {
+        insert_path(
+            &mut root,
+            &format!("http.request.headers.{FORWARDED_FOR}"),
+            xff.clone().into(),
+        );
     }
     for (l, v) in &ev.labels {
         let labels = root.entry("labels").or_insert_with(|| Json::Object(Map::new()));
@@ -209,7 +221,13 @@ pub fn from_ecs_json(v: &Json) -> Result<EventData, EcsError> {
                         .ok_or_else(|| bad("expected success, failure or unknown"))?,
                 )
             }
-            Field::Header(h) => ev.headers.push((h.to_string(), text(&key, val)?)),
+            Field::Header(h) => {
+                let v = text(&key, val)?;
+                if h.eq_ignore_ascii_case(FORWARDED_FOR) {
+                    ev.forwarded_for = Some(v.clone());
+                }
+                ev.headers.push((h.to_string(), v));
+            }
             Field::Label(l) => ev.labels.push((l.to_string(), text(&key, val)?)),
         }
     }
@@ -244,7 +262,10 @@ mod tests {
         let ev = from_ecs_json(&json!({"@timestamp": "2026-01-01T00:00:00.250Z", "source.ip": "2001:db8::1",
             "source.geo.country_iso_code": "SE", "source.geo.location": {"lat": 59.3, "lon": 18.1},
             "user.roles": ["admin", "ops"], "http.request.headers.x-api-key": "k_abc",
+            "http.request.headers.x-forwarded-for": "198.51.100.7, 10.0.0.2",
             "labels": {"tenant": "acme"}, "event.outcome": "failure", "user_agent.class": "scanner"})).unwrap();
+        assert_eq!(ev.forwarded_for.as_deref(), Some("198.51.100.7, 10.0.0.2"));
+        assert_eq!(ev.header("x-forwarded-for"), Some("198.51.100.7, 10.0.0.2"));
         assert_eq!(from_ecs_json(&to_ecs_json(&ev)).unwrap(), ev);
     }
 

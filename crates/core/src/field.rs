@@ -142,6 +142,7 @@ pub enum Value<'a> {
 }
 
 impl Value<'_> {
+    #[inline]
     pub fn is_absent(&self) -> bool {
         matches!(self, Value::Absent)
     }
@@ -178,6 +179,7 @@ impl Value<'_> {
         self.write_to(&mut s).then_some(s)
     }
     /// The value as an integer when it is one (or a string holding one).
+    #[inline]
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -216,33 +218,17 @@ fn opt_u64(n: Option<u64>) -> Value<'static> {
 
 impl EventData {
     /// Reads one field.
+    ///
+    /// The fields read on every event (plain members of the event) are read here; the others
+    /// (geolocation, the computed network, headers, labels) in [`EventData::get_other`], so
+    /// that this function stays small enough to need no stack frame of its own: rules read
+    /// dozens of fields per event.
+    #[inline]
     pub fn get(&self, field: &Field) -> Value<'_> {
-        let geo = self.geo.as_deref();
         match field {
             Field::Timestamp => Value::Int(self.timestamp_ms),
-            Field::Dataset => {
-                if self.dataset.is_empty() {
-                    Value::Absent
-                } else {
-                    Value::Str(self.dataset)
-                }
-            }
             Field::SourceIp => self.source_ip.map_or(Value::Absent, Value::Ip),
             Field::SourcePort => opt_int(self.source_port),
-            Field::SourceNetwork => self.source_ip.map_or(Value::Absent, |ip| {
-                let (net, len) = network_of(ip);
-                Value::Net(net, len)
-            }),
-            Field::CountryIsoCode => {
-                geo.and_then(|g| g.country_iso_code.as_deref()).map_or(Value::Absent, Value::Str)
-            }
-            Field::CityName => {
-                geo.and_then(|g| g.city_name.as_deref()).map_or(Value::Absent, Value::Str)
-            }
-            Field::AsNumber => opt_int(geo.and_then(|g| g.as_number)),
-            Field::AsOrganization => {
-                geo.and_then(|g| g.as_organization.as_deref()).map_or(Value::Absent, Value::Str)
-            }
             Field::UserName => opt_str(&self.user_name),
             Field::UserId => opt_str(&self.user_id),
             Field::UserRoles => {
@@ -279,8 +265,46 @@ impl EventData {
             Field::EventOutcome => {
                 self.event_outcome.map_or(Value::Absent, |o| Value::Str(o.as_str()))
             }
+            Field::Dataset
+            | Field::SourceNetwork
+            | Field::CountryIsoCode
+            | Field::CityName
+            | Field::AsNumber
+            | Field::AsOrganization
+            | Field::Header(_)
+            | Field::Label(_) => self.get_other(field),
+        }
+    }
+
+    /// The fields [`EventData::get`] does not read itself.
+    #[inline(never)]
+    fn get_other(&self, field: &Field) -> Value<'_> {
+        let geo = self.geo.as_deref();
+        match field {
+            Field::Dataset => {
+                if self.dataset.is_empty() {
+                    Value::Absent
+                } else {
+                    Value::Str(self.dataset)
+                }
+            }
+            Field::SourceNetwork => self.source_ip.map_or(Value::Absent, |ip| {
+                let (net, len) = network_of(ip);
+                Value::Net(net, len)
+            }),
+            Field::CountryIsoCode => {
+                geo.and_then(|g| g.country_iso_code.as_deref()).map_or(Value::Absent, Value::Str)
+            }
+            Field::CityName => {
+                geo.and_then(|g| g.city_name.as_deref()).map_or(Value::Absent, Value::Str)
+            }
+            Field::AsNumber => opt_int(geo.and_then(|g| g.as_number)),
+            Field::AsOrganization => {
+                geo.and_then(|g| g.as_organization.as_deref()).map_or(Value::Absent, Value::Str)
+            }
             Field::Header(h) => self.header(h).map_or(Value::Absent, Value::Str),
             Field::Label(l) => self.label(l).map_or(Value::Absent, Value::Str),
+            other => self.get(other),
         }
     }
 }

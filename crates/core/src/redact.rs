@@ -95,10 +95,15 @@
 //! can find anything (no `=` or `:`, no named values; no `J`, `_`, `-` or `A` in the right
 //! place, no key shapes); a SWAR pass eight bytes at a time rules out card numbers unless 13
 //! digits, spaces or dashes stand in a row; and a string is copied only when something in it
-//! is replaced. `examples/redact_throughput.rs` measures it (about 300 ns for a typical nginx
+//! is replaced. Common header and label names have their rules looked up in a table built once
+//! (`names.rs`); the user agent, the domain and the referrer are not scanned again when they
+//! repeat a header that was; and each redactor remembers the pseudonyms of recent secrets
+//! (`memo.rs`), as the same bearer token comes back on request after request.
+//! `examples/redact_throughput.rs` measures it (about 300 ns for a typical nginx
 //! event with a user agent and a referrer, on a busy two-core machine).
 
 mod edits;
+mod memo;
 mod names;
 mod text;
 mod url;
@@ -114,11 +119,19 @@ use std::borrow::Cow;
 /// only runs when the previous one changed something).
 const SETTLE_PASSES_MAX: usize = 3;
 /// Holds the per-installation key that pseudonyms are derived from.
-#[derive(Clone)]
 pub struct Redactor {
     /// HMAC-SHA256 with the key already absorbed; cloned per pseudonym, which skips the key
     /// schedule on the hot path.
     mac: Hmac<Sha256>,
+    /// Pseudonyms of the secrets seen lately (see `memo.rs`).
+    memo: memo::PseudonymCache,
+}
+
+impl Clone for Redactor {
+    /// The same key; the clone remembers no secrets of its own yet.
+    fn clone(&self) -> Redactor {
+        Redactor { mac: self.mac.clone(), memo: memo::PseudonymCache::default() }
+    }
 }
 
 impl std::fmt::Debug for Redactor {
@@ -151,7 +164,7 @@ impl Redactor {
     /// A redactor for an installation's 32-byte secret key.
     pub fn new(key: [u8; 32]) -> Redactor {
         let mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
-        Redactor { mac }
+        Redactor { mac, memo: memo::PseudonymCache::default() }
     }
 
     /// A stable pseudonym for a secret of a kind (`tok`, `key`, `pwd`, …): the same secret
@@ -162,15 +175,19 @@ impl Redactor {
 
     fn pseudonym_bytes(&self, kind: &str, secret: &[u8]) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut mac = self.mac.clone();
-        mac.update(kind.as_bytes());
-        mac.update(&[0]);
-        mac.update(secret);
-        let digest = mac.finalize().into_bytes();
+        let digest = self.memo.get_or_compute(kind, secret, |message| {
+            let mut mac = self.mac.clone();
+            for part in message {
+                mac.update(part);
+            }
+            let mut digest = [0u8; PSEUDONYM_HEX_DIGITS / 2];
+            digest.copy_from_slice(&mac.finalize().into_bytes()[..PSEUDONYM_HEX_DIGITS / 2]);
+            digest
+        });
         let mut out = String::with_capacity(kind.len() + 1 + PSEUDONYM_HEX_DIGITS);
         out.push_str(kind);
         out.push('_');
-        for &byte in &digest[..PSEUDONYM_HEX_DIGITS / 2] {
+        for &byte in &digest {
             out.push(char::from(HEX[usize::from(byte >> 4)]));
             out.push(char::from(HEX[usize::from(byte & 15)]));
         }
@@ -193,9 +210,15 @@ impl Redactor {
                 session_id: d.session_id.take(),
             },
         };
-        for (name, value) in &mut d.headers {
-            pass.by_rule(names::header_rule(name.as_bytes()), value, true);
-            pass.replace(name, |p, s| p.text(s));
+        let mut repeated = RepeatedHeaders::default();
+        for (i, (name, value)) in d.headers.iter_mut().enumerate() {
+            let (rule, scan_name) = names::header_rule_and_scan(name.as_bytes());
+            if !pass.by_rule(rule, value, true) {
+                repeated.note(name, rule, i);
+            }
+            if scan_name {
+                pass.replace(name, |p, s| p.text(s));
+            }
         }
         if let Some(query) = &mut d.url_query {
             pass.replace(query, |p, s| p.query(s));
@@ -204,7 +227,9 @@ impl Redactor {
             pass.replace(path, |p, s| p.url(s, true, 0));
         }
         if let Some(referrer) = &mut d.referrer {
-            pass.replace(referrer, |p, s| p.url(s, false, 0));
+            if !repeated.holds(&d.headers, repeated.referer, referrer) {
+                pass.replace(referrer, |p, s| p.url(s, false, 0));
+            }
         }
         for (name, value) in &mut d.labels {
             pass.by_rule(names::label_rule(name.as_bytes()), value, false);
@@ -212,6 +237,14 @@ impl Redactor {
         d.token_id = pass.ids.token_id.take();
         d.api_key_id = pass.ids.api_key_id.take();
         d.session_id = pass.ids.session_id.take();
+        // The user agent and the domain mostly repeat a header that was just scanned.
+        for (field, header) in
+            [(&mut d.user_agent, repeated.user_agent), (&mut d.url_domain, repeated.host)]
+        {
+            if let Some(value) = field.as_mut().filter(|v| !repeated.holds(&d.headers, header, v)) {
+                pass.replace(value, |p, s| p.text(s));
+            }
+        }
         let free_text = [
             &mut d.forwarded_for,
             &mut d.user_name,
@@ -223,11 +256,9 @@ impl Redactor {
             &mut d.session_id,
             &mut d.http_method,
             &mut d.http_version,
-            &mut d.url_domain,
             &mut d.http_route,
             &mut d.operation_id,
             &mut d.service_name,
-            &mut d.user_agent,
             &mut d.event_action,
         ];
         for field in free_text.into_iter().flatten() {
@@ -244,6 +275,36 @@ impl Redactor {
     /// was found.
     pub fn redact_text<'a>(&self, s: &'a str) -> Cow<'a, str> {
         Pass { r: self, counts: RedactionCounts::default(), ids: Ids::default() }.text(s)
+    }
+}
+
+/// Request headers whose values redaction left as they were, by the index of the header, for
+/// the event fields that repeat them (the `User-Agent`, `Host` and `Referer` headers and
+/// `user_agent.original`, `url.domain` and `http.request.referrer`). A field equal to such a
+/// header's value, redacted the same way, is left as it is without scanning it again: the
+/// scans are pure functions of the text, and one that finds nothing changes nothing.
+#[derive(Default)]
+struct RepeatedHeaders {
+    user_agent: Option<usize>,
+    host: Option<usize>,
+    referer: Option<usize>,
+}
+
+impl RepeatedHeaders {
+    /// Notes header `i`, which redaction by `rule` left as it was.
+    fn note(&mut self, name: &str, rule: NameRule, i: usize) {
+        let slot = match (name, rule) {
+            ("user-agent", NameRule::Plain) => &mut self.user_agent,
+            ("host", NameRule::Plain) => &mut self.host,
+            ("referer", NameRule::Url) => &mut self.referer,
+            _ => return,
+        };
+        slot.get_or_insert(i);
+    }
+
+    /// Whether `value` is the value of the noted header `header`.
+    fn holds(&self, headers: &[(String, String)], header: Option<usize>, value: &str) -> bool {
+        header.is_some_and(|i| headers[i].1 == value)
     }
 }
 
@@ -276,14 +337,18 @@ struct Pass<'r> {
 }
 
 impl Pass<'_> {
-    /// Replaces `field` with `f`'s result when that is a new string.
+    /// Replaces `field` with `f`'s result when that is a new string; says whether it was.
     fn replace(
         &mut self,
         field: &mut String,
         f: impl for<'s> FnOnce(&mut Self, &'s str) -> Cow<'s, str>,
-    ) {
-        if let Cow::Owned(new) = f(self, field) {
-            *field = new;
+    ) -> bool {
+        match f(self, field) {
+            Cow::Owned(new) => {
+                *field = new;
+                true
+            }
+            Cow::Borrowed(_) => false,
         }
     }
 
@@ -388,8 +453,9 @@ impl Pass<'_> {
         Some(p)
     }
 
-    /// A header or label value, by the rule its name gives.
-    fn by_rule(&mut self, rule: NameRule, value: &mut String, set_ids: bool) {
+    /// A header or label value, by the rule its name gives. Says whether the value was
+    /// replaced: for the scans (`Url`, `Plain`), `false` means they found nothing at all.
+    fn by_rule(&mut self, rule: NameRule, value: &mut String, set_ids: bool) -> bool {
         match rule {
             NameRule::Authorization => self.replace(value, |p, s| p.authorization(s, set_ids)),
             NameRule::Cookie => self.replace(value, |p, s| p.cookie(s, false, set_ids)),
@@ -399,9 +465,12 @@ impl Pass<'_> {
                     NameRule::Secret(class) => (class, None),
                     _ => (Secret::Key, set_ids.then_some(IdSlot::ApiKey)),
                 };
-                if let Some(p) = self.whole(value, class, slot) {
+                let found = self.whole(value, class, slot);
+                let replaced = found.is_some();
+                if let Some(p) = found {
                     *value = p;
                 }
+                replaced
             }
             NameRule::Url => self.replace(value, |p, s| p.url(s, false, 0)),
             NameRule::Plain => self.replace(value, |p, s| p.text(s)),
@@ -517,5 +586,65 @@ impl Pass<'_> {
             i = seg_end + 1;
         }
         self.finish(s, edits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl";
+
+    fn kong_like(user_agent: &str, host: &str, referer: &str) -> EventData {
+        let mut ev = EventData {
+            user_agent: Some(user_agent.into()),
+            url_domain: Some(host.into()),
+            referrer: Some(referer.into()),
+            ..EventData::default()
+        };
+        for (name, value) in [("host", host), ("user-agent", user_agent), ("referer", referer)] {
+            ev.headers.push((name.into(), value.into()));
+        }
+        ev
+    }
+
+    #[test]
+    fn fields_repeating_a_header_are_redacted_like_it() {
+        let r = Redactor::new([3; 32]);
+        // Clean values: skipped the second time, and left as they are.
+        let clean = kong_like("curl/8.5.0 (x86_64)", "api.example.com", "https://a.example/p?q=1");
+        let (ev, counts) = r.redact_counted(clean.clone());
+        assert_eq!(ev.data(), &clean);
+        assert_eq!(counts.total(), 0);
+        // Secrets in the header and in its repeat: both hidden, both counted.
+        let ua = format!("agent token={JWT}");
+        let referer = format!("https://a.example/cb?access_token={JWT}");
+        let secret = kong_like(&ua, "api.example.com", &referer);
+        let (ev, counts) = r.redact_counted(secret);
+        let d = ev.data();
+        for text in [d.header("user-agent"), d.user_agent.as_deref(), d.referrer.as_deref()] {
+            assert!(!text.unwrap().contains(JWT), "{text:?}");
+        }
+        assert_eq!(d.header("user-agent"), d.user_agent.as_deref());
+        assert_eq!(d.header("referer"), d.referrer.as_deref());
+        assert_eq!(counts.named, 4);
+        // A field that differs from its header is scanned on its own.
+        let mut differs = kong_like("curl/8.5.0", "api.example.com", "-");
+        differs.user_agent = Some(format!("curl password={JWT}"));
+        let (ev, _) = r.redact_counted(differs);
+        assert!(!ev.data().user_agent.as_deref().unwrap().contains(JWT));
+    }
+
+    #[test]
+    fn remembered_pseudonyms_are_the_computed_ones() {
+        let r = Redactor::new([5; 32]);
+        let first = r.pseudonym("tok", JWT);
+        assert_eq!(r.pseudonym("tok", JWT), first);
+        assert_eq!(r.clone().pseudonym("tok", JWT), first);
+        assert_eq!(Redactor::new([5; 32]).pseudonym("tok", JWT), first);
+        assert_ne!(r.pseudonym("key", JWT), first);
+        let long = "x".repeat(10_000);
+        assert_eq!(r.pseudonym("tok", &long), Redactor::new([5; 32]).pseudonym("tok", &long));
     }
 }

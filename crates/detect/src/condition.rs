@@ -11,7 +11,8 @@ use crate::load::{suggest, Cx};
 use crate::yaml::{Node, Yaml};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, StartKind};
 use apiwatch_core::{EventData, Field, UaClass, Value};
-use std::collections::HashSet;
+use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 /// Tests at least this costly are shared between rules (remembered per event); cheaper ones
@@ -77,8 +78,10 @@ pub(crate) struct EvalCache {
     memo: Vec<(u32, bool)>,
     /// Changes with every event, so that `memo` never needs clearing.
     epoch: u32,
-    /// Injection results of repeated user agents and referrers, across events.
+    /// Injection results of repeated request values, across events.
     values: crate::injection::ValueMemo,
+    /// Results of costly shared tests by value, across events.
+    verdicts: Verdicts,
 }
 
 impl EvalCache {
@@ -97,41 +100,32 @@ impl EvalCache {
 
 impl Cond {
     /// Whether the event satisfies the condition.
+    ///
+    /// Most nodes a rule visits are field tests; they are answered here, inline, and only the
+    /// other nodes go through a call, so that a visit costs a few instructions rather than a
+    /// function's frame.
+    #[inline(always)]
     pub fn eval(&self, ev: &EventData, det: &InjectionDetector, cache: &mut EvalCache) -> bool {
         match self {
+            Cond::Field(f, t) => t.eval(f, ev.get(f), det, cache),
             Cond::True => true,
+            // Every `request` test of an event after the first reads the first one's scan.
+            Cond::RequestAttack(wanted) if wanted.difference(cache.request.0).is_empty() => {
+                !cache.request.1.intersection(*wanted).is_empty()
+            }
+            _ => self.eval_node(ev, det, cache),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_node(&self, ev: &EventData, det: &InjectionDetector, cache: &mut EvalCache) -> bool {
+        match self {
             Cond::All(cs) => cs.iter().all(|c| c.eval(ev, det, cache)),
             Cond::Any(cs) => cs.iter().any(|c| c.eval(ev, det, cache)),
             Cond::Not(c) => !c.eval(ev, det, cache),
-            Cond::Field(f, t) => t.eval(f, ev.get(f), det, cache),
-            Cond::Shared(id, f, t) => {
-                let slot = *id as usize;
-                if let Some(&(epoch, result)) = cache.memo.get(slot) {
-                    if epoch == cache.epoch {
-                        return result;
-                    }
-                }
-                let result = t.eval(f, ev.get(f), det, cache);
-                if slot >= cache.memo.len() {
-                    cache.memo.resize(slot + 1, (0, false));
-                }
-                cache.memo[slot] = (cache.epoch, result);
-                result
-            }
-            Cond::RequestAttack(wanted) => {
-                let (scanned, found) = cache.request;
-                let found = if wanted.iter().all(|c| scanned.contains(c)) {
-                    found
-                } else {
-                    let all = cache.request_all.union(*wanted);
-                    let missing =
-                        AttackSet::from_iter(all.iter().filter(|c| !scanned.contains(*c)));
-                    let found = found.union(det.scan_request_memo(ev, missing, &mut cache.values));
-                    cache.request = (scanned.union(missing), found);
-                    found
-                };
-                !found.intersection(*wanted).is_empty()
-            }
+            Cond::Shared(id, f, t) => eval_shared(*id, f, t, ev, det, cache),
+            Cond::RequestAttack(wanted) => eval_request(*wanted, ev, det, cache),
+            Cond::True | Cond::Field(..) => self.eval(ev, det, cache),
         }
     }
 
@@ -173,8 +167,129 @@ impl Cond {
     }
 }
 
+/// A shared test: its result is remembered for the event under `id`, and, for a costly test
+/// of a short text value, across events for that value (paths and routes repeat, and a regular
+/// expression costs hundreds of instructions where a lookup costs tens).
+#[inline(never)]
+fn eval_shared(
+    id: u32,
+    f: &Field,
+    t: &Test,
+    ev: &EventData,
+    det: &InjectionDetector,
+    cache: &mut EvalCache,
+) -> bool {
+    let slot = id as usize;
+    if let Some(&(epoch, result)) = cache.memo.get(slot) {
+        if epoch == cache.epoch {
+            return result;
+        }
+    }
+    let v = ev.get(f);
+    let result = match v {
+        Value::Str(s) if t.is_costly() && s.len() <= VERDICT_VALUE_BYTES_MAX => {
+            let hash = cache.verdicts.hash_of(id, s);
+            match cache.verdicts.get(hash, id, s) {
+                Some(result) => result,
+                None => {
+                    let result = t.eval(f, v, det, cache);
+                    cache.verdicts.put(hash, id, s, result);
+                    result
+                }
+            }
+        }
+        v => t.eval(f, v, det, cache),
+    };
+    if slot >= cache.memo.len() {
+        cache.memo.resize(slot + 1, (0, false));
+    }
+    cache.memo[slot] = (cache.epoch, result);
+    result
+}
+
+/// Longest value whose results of costly tests are remembered across events, in bytes.
+const VERDICT_VALUE_BYTES_MAX: usize = 256;
+
+/// (test, value) results remembered per [`EvalCache`]; when full, they are all forgotten
+/// (and counted), which keeps the memory bounded and the code simple.
+const VERDICT_ENTRIES_MAX: usize = 8_192;
+
+/// Results of costly shared tests by (test id, value), across events. The hasher is seeded at
+/// random per process (the values are client text); nothing depends on the table's order.
+#[derive(Default)]
+struct Verdicts {
+    entries: HashTable<(u32, Box<str>, bool)>,
+    hasher: DefaultHashBuilder,
+    /// Times the table was full and cleared.
+    clears: u64,
+}
+
+impl Verdicts {
+    fn hash_of(&self, id: u32, value: &str) -> u64 {
+        self.hasher.hash_one((id, value))
+    }
+
+    fn get(&self, hash: u64, id: u32, value: &str) -> Option<bool> {
+        self.entries.find(hash, |(i, v, _)| *i == id && **v == *value).map(|(_, _, r)| *r)
+    }
+
+    fn put(&mut self, hash: u64, id: u32, value: &str, result: bool) {
+        if self.entries.len() >= VERDICT_ENTRIES_MAX {
+            self.entries.clear();
+            self.clears += 1;
+        }
+        let hasher = &self.hasher;
+        self.entries.insert_unique(hash, (id, value.into(), result), |(i, v, _)| {
+            hasher.hash_one((*i, &**v))
+        });
+    }
+}
+
+/// `request: {attack: wanted}`: the first such test of an event scans the request for every
+/// class the cache's rules look for; the others read that result.
+#[inline(never)]
+fn eval_request(
+    wanted: AttackSet,
+    ev: &EventData,
+    det: &InjectionDetector,
+    cache: &mut EvalCache,
+) -> bool {
+    let (scanned, found) = cache.request;
+    let found = if wanted.difference(scanned).is_empty() {
+        found
+    } else {
+        let missing = cache.request_all.union(wanted).difference(scanned);
+        let found = found.union(det.scan_request_memo(ev, missing, &mut cache.values));
+        cache.request = (scanned.union(missing), found);
+        found
+    };
+    !found.intersection(wanted).is_empty()
+}
+
 impl Test {
+    /// Whether the field's value `v` passes. The common matchers on their usual value types
+    /// are answered inline; everything else goes through [`Test::eval_general`].
+    #[inline(always)]
     fn eval(
+        &self,
+        f: &Field,
+        v: Value<'_>,
+        det: &InjectionDetector,
+        cache: &mut EvalCache,
+    ) -> bool {
+        match (self, v) {
+            (Test::Exists(want), v) => v.is_absent() != *want,
+            (Test::IntEq(list), Value::Int(i)) => list.contains(&i),
+            (Test::Range(lo, hi), Value::Int(i)) => *lo <= i && i <= *hi,
+            (Test::StrEq(set), Value::Str(s)) => set.contains(s, &mut cache.lower),
+            (Test::Not(_) | Test::All(_), _) => self.eval_general(f, v, det, cache),
+            (_, Value::Absent) => false,
+            _ => self.eval_general(f, v, det, cache),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_general(
         &self,
         f: &Field,
         v: Value<'_>,
@@ -253,6 +368,11 @@ impl Test {
         }
     }
 
+    /// Whether a result is worth remembering per value across events (see [`eval_shared`]).
+    fn is_costly(&self) -> bool {
+        matches!(self, Test::Regex(_) | Test::Attack(_))
+    }
+
     /// Whether the test can only hold for a present field.
     fn needs_presence(&self) -> bool {
         match self {
@@ -323,7 +443,16 @@ impl StrSet {
         }
     }
 
+    #[inline]
     fn contains(&self, s: &str, lower: &mut String) -> bool {
+        match (&self.large, self.ignore_case) {
+            (None, false) => self.small.iter().any(|x| x.as_bytes() == s.as_bytes()),
+            _ => self.contains_general(s, lower),
+        }
+    }
+
+    #[inline(never)]
+    fn contains_general(&self, s: &str, lower: &mut String) -> bool {
         match (&self.large, self.ignore_case) {
             (None, false) => self.small.iter().any(|x| &**x == s),
             (None, true) => self.small.iter().any(|x| x.eq_ignore_ascii_case(s)),
@@ -1167,6 +1296,22 @@ mod tests {
         assert!(r.contains("::ffff:10.0.0.1".parse().unwrap()));
         assert!(r.contains("2001:db8::5".parse().unwrap()));
         assert!(!r.contains("2001:db9::5".parse().unwrap()));
+    }
+
+    #[test]
+    fn verdicts_remember_per_test_and_value_and_stay_bounded() {
+        let mut v = Verdicts::default();
+        let h = v.hash_of(1, "/login");
+        v.put(h, 1, "/login", true);
+        assert_eq!(v.get(h, 1, "/login"), Some(true));
+        assert_eq!(v.get(v.hash_of(2, "/login"), 2, "/login"), None, "another test");
+        assert_eq!(v.get(v.hash_of(1, "/logout"), 1, "/logout"), None, "another value");
+        for i in 0..VERDICT_ENTRIES_MAX + 1 {
+            let s = format!("/p/{i}");
+            v.put(v.hash_of(3, &s), 3, &s, false);
+        }
+        assert_eq!(v.clears, 1);
+        assert!(v.entries.len() <= VERDICT_ENTRIES_MAX);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use crate::error::EnrichError;
 use apiwatch_core::Geo;
 use maxminddb::{geoip2, MaxMindDbError, Reader};
+use serde::Deserialize;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -54,10 +55,11 @@ impl GeoDatabases {
     pub(crate) fn lookup(&self, ip: IpAddr) -> Result<Option<Geo>, MaxMindDbError> {
         let mut geo = Geo::default();
         if let Some(db) = self.city.as_ref().filter(|db| db.serves(ip)) {
-            // `City` reads Country and Enterprise records too: the fields it lacks stay empty.
-            if let Some(rec) = db.reader.lookup(ip)?.decode::<geoip2::City>()? {
+            // City, Country and Enterprise records share these fields; those a kind lacks stay
+            // empty.
+            if let Some(rec) = db.reader.lookup(ip)?.decode::<LocationRecord<'_>>()? {
                 geo.country_iso_code = rec.country.iso_code.map(str::to_string);
-                geo.city_name = rec.city.names.english.map(str::to_string);
+                geo.city_name = rec.city.names.en.map(str::to_string);
                 geo.location = rec.location.latitude.zip(rec.location.longitude);
             }
         }
@@ -69,6 +71,46 @@ impl GeoDatabases {
         }
         Ok((geo != Geo::default()).then_some(geo))
     }
+}
+
+/// The fields of a location record that enrichment keeps, with the layout of `geoip2::City`.
+/// The decoder skips everything else without reading it; `geoip2::City` builds every name in
+/// eight languages, the continent and the subdivisions, which made a lookup cost several times
+/// more.
+#[derive(Deserialize)]
+struct LocationRecord<'a> {
+    #[serde(borrow, default)]
+    city: CityPart<'a>,
+    #[serde(borrow, default)]
+    country: CountryPart<'a>,
+    #[serde(default)]
+    location: Coordinates,
+}
+
+#[derive(Deserialize, Default)]
+struct CityPart<'a> {
+    #[serde(borrow, default)]
+    names: EnglishName<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct EnglishName<'a> {
+    #[serde(borrow, default)]
+    en: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+struct CountryPart<'a> {
+    #[serde(borrow, default)]
+    iso_code: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+struct Coordinates {
+    #[serde(default)]
+    latitude: Option<f64>,
+    #[serde(default)]
+    longitude: Option<f64>,
 }
 
 impl Database {

@@ -6,7 +6,9 @@
 //! - nothing is fetched, ever, and nothing is read on the hot path: the GeoIP databases and the
 //!   OpenAPI document are read once by [`Enricher::build`]; [`EnrichWorker::enrich`] does no I/O;
 //! - secrets are never copied: token claims are read (not verified) and the token itself is not
-//!   kept anywhere; API keys are left in place for redaction to pseudonymise;
+//!   kept anywhere (the identity cache keys on a JWT's payload, never on its signature, and
+//!   Basic credentials are not cached); API keys are left in place for redaction to
+//!   pseudonymise;
 //! - every cache is per worker (no locks on the hot path), has a named limit
 //!   ([`EnrichLimits`]) and counts what it evicts ([`EnrichStats`]);
 //! - no input makes it panic: every step tolerates any string in any field.
@@ -70,7 +72,8 @@ impl Default for EnrichConfig {
 
 /// Per-worker cache sizes and input bounds. Memory per worker is bounded by roughly
 /// `route_cache_entries_max + ua_cache_entries_max` times `cache_key_bytes_max`, plus the GeoIP
-/// cache (one address and one pointer per entry): about 12 MiB with the defaults.
+/// cache (one address and one pointer per entry), plus `identity_cache_entries_max` JWT
+/// payloads of at most 2 KiB with their claims: about 20 MiB with the defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EnrichLimits {
     /// Addresses whose location is remembered. 65,536 covers the distinct clients of a busy
@@ -80,6 +83,8 @@ pub struct EnrichLimits {
     pub route_cache_entries_max: usize,
     /// User agents whose class is remembered; real traffic has a few thousand distinct ones.
     pub ua_cache_entries_max: usize,
+    /// JWT payloads whose identity is remembered: one per live session token.
+    pub identity_cache_entries_max: usize,
     /// Paths and user agents longer than this are classified every time but never cached, so
     /// that long attack strings cannot fill memory.
     pub cache_key_bytes_max: usize,
@@ -95,6 +100,7 @@ impl Default for EnrichLimits {
             geo_cache_entries_max: 65_536,
             route_cache_entries_max: 16_384,
             ua_cache_entries_max: 8_192,
+            identity_cache_entries_max: 4_096,
             cache_key_bytes_max: 512,
             identity_header_bytes_max: 8 * 1024,
             forwarded_hops_max: 32,
@@ -155,6 +161,7 @@ impl Enricher {
             geo_cache: BoundedCache::new(l.geo_cache_entries_max),
             route_cache: BoundedCache::new(l.route_cache_entries_max),
             ua_cache: BoundedCache::new(l.ua_cache_entries_max),
+            identity_cache: BoundedCache::new(l.identity_cache_entries_max),
             stats: EnrichStats::default(),
         }
     }
@@ -181,6 +188,7 @@ fn validate_limits(l: &EnrichLimits) -> Result<(), EnrichError> {
         ("limits.geo_cache_entries_max", l.geo_cache_entries_max),
         ("limits.route_cache_entries_max", l.route_cache_entries_max),
         ("limits.ua_cache_entries_max", l.ua_cache_entries_max),
+        ("limits.identity_cache_entries_max", l.identity_cache_entries_max),
         ("limits.cache_key_bytes_max", l.cache_key_bytes_max),
         ("limits.identity_header_bytes_max", l.identity_header_bytes_max),
         ("limits.forwarded_hops_max", l.forwarded_hops_max),
@@ -225,6 +233,7 @@ pub struct EnrichWorker {
     geo_cache: BoundedCache<IpAddr, Option<Arc<Geo>>>,
     route_cache: BoundedCache<Box<str>, routes::RouteEntry>,
     ua_cache: BoundedCache<Box<str>, UaClass>,
+    identity_cache: identity::IdentityCache,
     stats: EnrichStats,
 }
 
@@ -236,7 +245,12 @@ impl EnrichWorker {
         let limits = self.shared.limits;
         proxy::resolve_client(ev, &self.shared.trusted, limits.forwarded_hops_max, &mut self.stats);
         self.enrich_geo(ev);
-        identity::apply(ev, limits.identity_header_bytes_max, &mut self.stats);
+        identity::apply(
+            ev,
+            limits.identity_header_bytes_max,
+            &mut self.identity_cache,
+            &mut self.stats,
+        );
         self.enrich_route(ev);
         self.enrich_user_agent(ev);
     }
@@ -247,6 +261,7 @@ impl EnrichWorker {
         s.geo_cache = self.geo_cache.stats();
         s.route_cache = self.route_cache.stats();
         s.ua_cache = self.ua_cache.stats();
+        s.identity_cache = self.identity_cache.stats();
         s
     }
 

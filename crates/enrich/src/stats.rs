@@ -47,7 +47,8 @@ pub struct EnrichStats {
     pub geo_not_found: u64,
     /// Lookups that failed on a damaged database record.
     pub geo_lookups_failed: u64,
-    /// Bearer JWTs whose claims were read.
+    pub identity_cache: CacheStats,
+    /// Bearer JWTs whose claims were read (from the token or the identity cache).
     pub jwt_decoded: u64,
     /// Bearer tokens shaped like a JWT whose payload was not a JSON object.
     pub jwt_malformed: u64,
@@ -78,6 +79,7 @@ impl EnrichStats {
         self.geo_cache.add(&o.geo_cache);
         self.geo_not_found += o.geo_not_found;
         self.geo_lookups_failed += o.geo_lookups_failed;
+        self.identity_cache.add(&o.identity_cache);
         self.jwt_decoded += o.jwt_decoded;
         self.jwt_malformed += o.jwt_malformed;
         self.basic_decoded += o.basic_decoded;

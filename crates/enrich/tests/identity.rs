@@ -147,3 +147,44 @@ fn oversized_headers_are_not_decoded() {
     let ev = enrich_with(&mut w, &format!("Bearer {small}"));
     assert_eq!(ev.user_id.as_deref(), Some("small"));
 }
+
+#[test]
+fn a_repeated_token_is_served_from_the_cache_with_the_same_identity() {
+    let claims = r#"{"sub":"user-1","jti":"j-1","iss":"https://id.example/","azp":"web",
+        "roles":["admin"],"scope":"a b"}"#;
+    let token = jwt(claims);
+    // A second token with the same claims and another signature shares the entry.
+    let resigned = format!("{}.b3RoZXItc2lnbmF0dXJl", token.rsplit_once('.').unwrap().0);
+    let malformed = format!("Bearer x.{}.sig", URL_SAFE_NO_PAD.encode("not json"));
+    let mut w = worker(&EnrichConfig::default());
+    let first = enrich_with(&mut w, &format!("Bearer {token}"));
+    for auth in [format!("Bearer {token}"), format!("bearer  {resigned} ")] {
+        let again = enrich_with(&mut w, &auth);
+        assert_eq!(
+            (&again.user_name, &again.user_id, &again.token_id, &again.token_issuer),
+            (&first.user_name, &first.user_id, &first.token_id, &first.token_issuer)
+        );
+        assert_eq!((&again.consumer, &again.user_roles), (&first.consumer, &first.user_roles));
+    }
+    assert_eq!(first.user_roles, ["admin", "a", "b"]);
+    for _ in 0..2 {
+        assert_eq!(enrich_with(&mut w, &malformed).user_id, None);
+    }
+    let s = w.stats();
+    assert_eq!((s.jwt_decoded, s.jwt_malformed), (3, 2));
+    assert_eq!((s.identity_cache.hits, s.identity_cache.misses), (3, 2));
+    assert_eq!(s.identity_cache.entries, 2);
+}
+
+#[test]
+fn a_full_identity_cache_is_cleared() {
+    let mut cfg = EnrichConfig::default();
+    cfg.limits.identity_cache_entries_max = 2;
+    let mut w = worker(&cfg);
+    for i in 0..5 {
+        let ev = enrich_with(&mut w, &format!("Bearer {}", jwt(&format!(r#"{{"sub":"u{i}"}}"#))));
+        assert_eq!(ev.user_id, Some(format!("u{i}")));
+    }
+    let s = w.stats().identity_cache;
+    assert_eq!((s.misses, s.clears, s.evictions, s.entries), (5, 2, 4, 1));
+}

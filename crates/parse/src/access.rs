@@ -24,6 +24,7 @@ pub use logformat::LogFormatDecoder;
 use crate::{DecodeError, Decoder};
 use apiwatch_core::EventData;
 use memchr::memchr_iter;
+use std::net::IpAddr;
 use text::clock::{clf_time_ms, CLF_TIME_BYTES};
 use text::cursor::Cursor;
 use text::unescape::LineText;
@@ -90,7 +91,9 @@ fn decode_common(line: &[u8]) -> Result<EventData, DecodeError> {
     let t = LineText::new(line);
     let mut ev = EventData { timestamp_ms, dataset: DATASET, ..EventData::default() };
     // `find_time` only accepts a `[` preceded by a space, so `open >= 1`.
-    read_head(line, &t, open - 1, &mut ev)?;
+    if !read_plain_head(line, &t, open - 1, &mut ev) {
+        read_head(line, &t, open - 1, &mut ev)?;
+    }
 
     let mut c = Cursor::at(line, open + CLF_TIME_BYTES + 2);
     expect_space(&mut c, "request")?;
@@ -211,6 +214,51 @@ fn head_fields(
         n += 1;
     }
     Ok((fields, n))
+}
+
+/// Reads the part before the time when it is the plain `client ident user`: three fields
+/// between single spaces, none quoted, a list or starting with `:`, so that [`read_head`]
+/// would read them the same way. Returns `false`, having set nothing, for any other head.
+fn read_plain_head(line: &[u8], t: &LineText<'_>, end: usize, ev: &mut EventData) -> bool {
+    let head = &line[..end];
+    // Most clients are IPv4 addresses: read one in place, so that only `ident user` is left
+    // to scan for separators.
+    let (client_v4, scan_from) = match addr::ipv4_prefix(head) {
+        Some((ip, len)) if head.get(len) == Some(&b' ') => (Some(ip), len + 1),
+        _ => (None, 0),
+    };
+    let mut spaces = [0; 2];
+    let mut n = 0;
+    if client_v4.is_some() {
+        spaces[0] = scan_from - 1;
+        n = 1;
+    }
+    for (i, &b) in head.iter().enumerate().skip(scan_from) {
+        match b {
+            b' ' => {
+                if n == spaces.len() {
+                    return false;
+                }
+                spaces[n] = i;
+                n += 1;
+            }
+            b'"' | b',' => return false,
+            _ => {}
+        }
+    }
+    let [sp1, sp2] = spaces;
+    if n != 2 || sp1 == 0 || sp2 == sp1 + 1 || sp2 + 1 == end {
+        return false;
+    }
+    if [0, sp1 + 1, sp2 + 1].iter().any(|&s| head[s] == b':') {
+        return false;
+    }
+    match client_v4 {
+        Some(ip) => ev.source_ip = Some(IpAddr::V4(ip)),
+        None => set_peer(t, &head[..sp1], ev),
+    }
+    ev.user_name = t.opt_text(&head[sp2 + 1..]);
+    true
 }
 
 /// Reads vhost, X-Forwarded-For, client and user from the part before the time.

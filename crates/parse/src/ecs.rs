@@ -137,7 +137,13 @@ impl<'de> FlatSink<'de> for EcsSink {
         if let Some(name) = path.strip_prefix("http.request.headers.") {
             let value = value.into_text().map_err(|r| field("http.request.headers", r))?;
             if let Some(v) = value {
-                self.ev.headers.push((header_name(name), v));
+                let name = header_name(name);
+                // The proxy chain also has a field of its own (read by the trusted-proxy
+                // step); the header stays, since it is scanned like any other.
+                if name == "x-forwarded-for" {
+                    self.ev.forwarded_for = Some(v.clone());
+                }
+                self.ev.headers.push((name, v));
             }
             return Ok(());
         }
@@ -282,6 +288,16 @@ mod tests {
         assert_eq!(a, c);
         assert_eq!(a.status_code, Some(401));
         assert_eq!(a.dataset, "ecs");
+    }
+
+    #[test]
+    fn the_forwarded_for_header_is_the_proxy_chain() {
+        let ev = decode(
+            r#"{"@timestamp":"2024-05-02T09:14:33Z","source.ip":"10.0.0.2","http":{"request":{"headers":{"X-Forwarded-For":"198.51.100.7, 10.0.0.1","accept":"*/*"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.forwarded_for.as_deref(), Some("198.51.100.7, 10.0.0.1"));
+        assert_eq!(ev.header("x-forwarded-for"), Some("198.51.100.7, 10.0.0.1"));
     }
 
     #[test]

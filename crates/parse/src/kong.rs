@@ -349,14 +349,20 @@ impl<'de> KongLog<'de> {
             (None, Some(paths)) => single_path(paths),
             (None, None) => None,
         };
+        // One allocation for all the labels below.
+        let labels = [
+            self.route_name.is_some(),
+            self.consumer_id.is_some(),
+            self.authenticated_entity.is_some(),
+            self.request_id.is_some(),
+            self.workspace.is_some(),
+        ];
+        ev.labels.reserve(labels.iter().filter(|&&l| l).count());
         if let Some(name) = self.route_name {
             ev.labels.push(("kong.route".into(), name));
         }
-        ev.consumer = self
-            .consumer_username
-            .clone()
-            .or_else(|| self.consumer_custom_id.clone())
-            .or_else(|| self.consumer_id.clone());
+        ev.consumer =
+            self.consumer_username.or(self.consumer_custom_id).or_else(|| self.consumer_id.clone());
         // A Kong consumer is the client application (often one OAuth client shared by every
         // user of an app), not a person: it is the actor `consumer.name`, and `user.name` is
         // left to the authenticated identity (a JWT's `sub`, read by enrichment). Taking the

@@ -2,7 +2,7 @@
 
 use crate::gen::{BenignEntry, Generator, TruthEntry};
 use crate::record::{Record, RecordKind};
-use crate::{write_ecs, write_kong, write_nginx, OutputFormat, TrafficConfig};
+use crate::{write_ecs, write_kong, write_kong_compact, write_nginx, OutputFormat, TrafficConfig};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,13 +14,15 @@ pub struct Outputs {
     pub gateway: bool,
     /// `kong.jsonl`: the same calls as Kong logs them.
     pub kong: bool,
+    /// `kong-compact.jsonl`: the same calls as a trimmed Kong log (about 1 KB a line).
+    pub kong_compact: bool,
     /// `auth.jsonl`: the application's ECS login events.
     pub auth: bool,
 }
 
 impl Default for Outputs {
     fn default() -> Self {
-        Outputs { gateway: true, kong: true, auth: true }
+        Outputs { gateway: true, kong: true, kong_compact: false, auth: true }
     }
 }
 
@@ -55,7 +57,8 @@ pub struct Manifest {
 impl Manifest {
     /// The file written in a format.
     pub fn file(&self, format: OutputFormat) -> Option<&ManifestFile> {
-        self.files.iter().find(|f| f.format == format.format_name())
+        let name = format.file_name();
+        self.files.iter().find(|f| f.path.file_name().and_then(|n| n.to_str()) == Some(name))
     }
 }
 
@@ -119,6 +122,7 @@ pub fn generate_files_with(
     for (on, format, f) in [
         (outputs.gateway, OutputFormat::NginxCombined, write_nginx as WriteFn),
         (outputs.kong, OutputFormat::KongJson, write_kong),
+        (outputs.kong_compact, OutputFormat::KongCompact, write_kong_compact),
         (outputs.auth, OutputFormat::EcsApp, write_ecs),
     ] {
         if on {

@@ -30,7 +30,7 @@ mod write;
 pub use files::{generate_files, generate_files_with, Manifest, ManifestFile, Outputs};
 pub use gen::{BenignEntry, Generator, TruthEntry};
 pub use record::{Consumer, HttpRecord, LoginRecord, Record, RecordKind, Token};
-pub use write::{write_ecs, write_kong, write_nginx};
+pub use write::{write_ecs, write_kong, write_kong_compact, write_nginx};
 
 use apiwatch_core::time::{civil_to_ms, MINUTE_MS};
 
@@ -96,19 +96,26 @@ pub enum OutputFormat {
     NginxCombined,
     /// Kong's file-log JSON, one object a line (API calls).
     KongJson,
+    /// Kong's JSON trimmed to about 1 KB a line (see [`write_kong_compact`]).
+    KongCompact,
     /// The application's ECS login events, one object a line.
     EcsApp,
 }
 
 impl OutputFormat {
-    pub const ALL: [OutputFormat; 3] =
-        [OutputFormat::NginxCombined, OutputFormat::KongJson, OutputFormat::EcsApp];
+    pub const ALL: [OutputFormat; 4] = [
+        OutputFormat::NginxCombined,
+        OutputFormat::KongJson,
+        OutputFormat::KongCompact,
+        OutputFormat::EcsApp,
+    ];
 
     /// Appends the record's line in this format (nothing when the source would not log it).
     pub fn write(self, rec: &Record, out: &mut Vec<u8>) {
         match self {
             OutputFormat::NginxCombined => write_nginx(rec, out),
             OutputFormat::KongJson => write_kong(rec, out),
+            OutputFormat::KongCompact => write_kong_compact(rec, out),
             OutputFormat::EcsApp => write_ecs(rec, out),
         }
     }
@@ -118,6 +125,7 @@ impl OutputFormat {
         match self {
             OutputFormat::NginxCombined => "gateway.log",
             OutputFormat::KongJson => "kong.jsonl",
+            OutputFormat::KongCompact => "kong-compact.jsonl",
             OutputFormat::EcsApp => "auth.jsonl",
         }
     }
@@ -126,7 +134,7 @@ impl OutputFormat {
     pub fn format_name(self) -> &'static str {
         match self {
             OutputFormat::NginxCombined => "nginx",
-            OutputFormat::KongJson => "kong",
+            OutputFormat::KongJson | OutputFormat::KongCompact => "kong",
             OutputFormat::EcsApp => "ecs",
         }
     }

@@ -3,7 +3,8 @@
 mod common;
 
 use apiwatch_traffic::{
-    write_ecs, write_kong, write_nginx, Generator, Record, RecordKind, TrafficConfig,
+    write_ecs, write_kong, write_kong_compact, write_nginx, Generator, Record, RecordKind,
+    TrafficConfig,
 };
 use regex::Regex;
 use serde_json::Value;
@@ -68,11 +69,24 @@ fn nginx_lines_are_combined_plus_request_time() {
 
 #[test]
 fn kong_lines_are_json_with_kongs_fields() {
+    let bytes_per_line = check_kong_lines(write_kong);
+    assert!(bytes_per_line > 2_000, "full lines carry route and service objects: {bytes_per_line}");
+}
+
+#[test]
+fn trimmed_kong_lines_have_the_same_fields_in_about_a_kilobyte() {
+    let bytes_per_line = check_kong_lines(write_kong_compact);
+    assert!((800..1_600).contains(&bytes_per_line), "{bytes_per_line} bytes a line");
+}
+
+/// Checks every demo call's line; returns the mean line length in bytes.
+fn check_kong_lines(write: fn(&Record, &mut Vec<u8>)) -> usize {
     let mut buf = Vec::new();
-    let (mut consumers, mut bearer, mut n) = (0, 0, 0);
+    let (mut consumers, mut bearer, mut n, mut bytes) = (0, 0, 0, 0);
     for rec in demo_records() {
         buf.clear();
-        write_kong(&rec, &mut buf);
+        write(&rec, &mut buf);
+        bytes += buf.len();
         let Some(h) = rec.http() else {
             assert!(buf.is_empty());
             continue;
@@ -114,12 +128,13 @@ fn kong_lines_are_json_with_kongs_fields() {
     };
     for rec in Generator::new(&night).filter(|r| r.scenario == "benign/batch").take(5) {
         buf.clear();
-        write_kong(&rec, &mut buf);
+        write(&rec, &mut buf);
         let v: Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(v["consumer"]["username"], "partner-acme");
         consumers += 1;
     }
     assert!(consumers >= 5);
+    bytes / n
 }
 
 #[test]

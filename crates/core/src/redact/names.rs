@@ -278,7 +278,12 @@ const API_KEY_HEADERS: &[&[u8]] = &[
 ];
 
 /// The rule for a request header, by its (lower-case) name.
+#[cfg(test)]
 pub(super) fn header_rule(name: &[u8]) -> NameRule {
+    header_rule_and_scan(name).0
+}
+
+fn header_rule_by_words(name: &[u8]) -> NameRule {
     let mut buf = [0u8; JOINED_BYTES_MAX];
     if let Some(n) = joined_lower(name, &mut buf) {
         let joined = &buf[..n];
@@ -309,9 +314,148 @@ pub(super) fn header_rule(name: &[u8]) -> NameRule {
 /// The rule for a label: as for a header of that name, except that a label is never taken
 /// for the request's own API key.
 pub(super) fn label_rule(name: &[u8]) -> NameRule {
-    match header_rule(name) {
+    match common(name) {
+        Some(known) => known.label_rule,
+        None => label_rule_of(name, header_rule_by_words(name)),
+    }
+}
+
+fn label_rule_of(name: &[u8], header_rule: NameRule) -> NameRule {
+    match header_rule {
         NameRule::ApiKey => NameRule::Secret(classify(name).unwrap_or(Secret::Key)),
         rule => rule,
+    }
+}
+
+/// The rule for a request header, by its (lower-case) name, and whether the free-text scan may
+/// find a secret in the name itself: only the common names are known to hold none.
+pub(super) fn header_rule_and_scan(name: &[u8]) -> (NameRule, bool) {
+    match common(name) {
+        Some(known) => (known.header_rule, known.name_holds_secret),
+        None => (header_rule_by_words(name), true),
+    }
+}
+
+/// Header and label names found on most events. Their rules are worked out once, by the same
+/// functions as for any other name, and then looked up: splitting a name into words costs more
+/// than the rest of a header's redaction, and a Kong request carries half a dozen headers.
+const COMMON_NAMES: &[&str] = &[
+    // Request headers.
+    "accept",
+    "accept-charset",
+    "accept-encoding",
+    "accept-language",
+    "authorization",
+    "cache-control",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "cookie",
+    "dnt",
+    "forwarded",
+    "host",
+    "if-modified-since",
+    "if-none-match",
+    "origin",
+    "pragma",
+    "priority",
+    "proxy-authorization",
+    "referer",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "te",
+    "traceparent",
+    "tracestate",
+    "upgrade-insecure-requests",
+    "user-agent",
+    "via",
+    "x-amzn-trace-id",
+    "x-api-key",
+    "x-correlation-id",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "x-request-id",
+    "x-requested-with",
+    // Labels the decoders and enrichment write.
+    "client.address",
+    "kong.authenticated_entity",
+    "kong.consumer_id",
+    "kong.request_id",
+    "kong.route",
+    "kong.workspace",
+    "openapi.undocumented",
+    "openapi.undocumented_method",
+    "source.peer_ip",
+    "source.peer_port",
+    "upstream_response_time",
+];
+
+/// What is known of a common name.
+#[derive(Clone, Copy, Debug)]
+struct Common {
+    header_rule: NameRule,
+    label_rule: NameRule,
+    name_holds_secret: bool,
+}
+
+/// Slots of the open-addressing table over [`COMMON_NAMES`] (a power of two, a few times
+/// their number, so that a look-up seldom probes twice).
+const COMMON_SLOTS: usize = 256;
+
+struct CommonTable {
+    /// Index into `entries` plus one; 0 for an empty slot.
+    slots: [u8; COMMON_SLOTS],
+    entries: Vec<Common>,
+}
+
+static COMMON: std::sync::LazyLock<CommonTable> = std::sync::LazyLock::new(|| {
+    // The scan's finds do not depend on the key: any redactor tells whether it finds any.
+    let redactor = super::Redactor::new([0; 32]);
+    let mut table = CommonTable { slots: [0; COMMON_SLOTS], entries: Vec::new() };
+    for name in COMMON_NAMES {
+        let b = name.as_bytes();
+        let header_rule = header_rule_by_words(b);
+        let mut found = Vec::new();
+        super::text::scan(&redactor, name, &mut found);
+        table.entries.push(Common {
+            header_rule,
+            label_rule: label_rule_of(b, header_rule),
+            name_holds_secret: !found.is_empty(),
+        });
+        let mut slot = common_slot(b);
+        while table.slots[slot] != 0 {
+            slot = (slot + 1) % COMMON_SLOTS;
+        }
+        table.slots[slot] = u8::try_from(table.entries.len()).expect("fewer than 255 names");
+    }
+    table
+});
+
+fn common_slot(name: &[u8]) -> usize {
+    let (Some(&first), Some(&last)) = (name.first(), name.last()) else { return 0 };
+    let middle = name[name.len() / 2];
+    (name.len() * 97 + usize::from(first) * 31 + usize::from(middle) * 7 + usize::from(last))
+        % COMMON_SLOTS
+}
+
+fn common(name: &[u8]) -> Option<Common> {
+    let table = &*COMMON;
+    let mut slot = common_slot(name);
+    loop {
+        let index = usize::from(table.slots[slot].checked_sub(1)?);
+        if COMMON_NAMES[index].as_bytes() == name {
+            return Some(table.entries[index]);
+        }
+        slot = (slot + 1) % COMMON_SLOTS;
     }
 }
 
@@ -441,6 +585,26 @@ mod tests {
         assert_eq!(header_rule(b"user-agent"), NameRule::Plain);
         assert_eq!(header_rule(b"keep-alive"), NameRule::Plain);
         assert_eq!(label_rule(b"x-api-key"), NameRule::Secret(Secret::Key));
+    }
+
+    #[test]
+    fn common_names_are_found_with_the_rules_their_words_give() {
+        assert!(COMMON_NAMES.len() < COMMON_SLOTS / 2);
+        for name in COMMON_NAMES {
+            let b = name.as_bytes();
+            let known = common(b).unwrap_or_else(|| panic!("{name} is not found"));
+            assert_eq!(known.header_rule, header_rule_by_words(b), "{name}");
+            assert_eq!(header_rule(b), header_rule_by_words(b), "{name}");
+            assert_eq!(label_rule(b), label_rule_of(b, header_rule_by_words(b)), "{name}");
+        }
+        assert_eq!(header_rule(b"authorization"), NameRule::Authorization);
+        assert_eq!(header_rule(b"referer"), NameRule::Url);
+        assert_eq!(label_rule(b"x-api-key"), NameRule::Secret(Secret::Key));
+        for other in ["hosts", "Host", "x-api-keys", "", "a", "kong.routes", "user-agen"] {
+            assert!(common(other.as_bytes()).is_none(), "{other}");
+        }
+        assert_eq!(header_rule_and_scan(b"user-agent"), (NameRule::Plain, false));
+        assert!(header_rule_and_scan(b"x-token=abcdef").1);
     }
 
     #[test]

@@ -28,7 +28,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use class::{AttackClass, AttackSet};
-pub use request::{ValueMemo, HEADERS_NOT_SCANNED, REQUEST_VALUES_MAX, VALUE_MEMO_ENTRIES_MAX};
+pub use request::{
+    ValueMemo, HEADERS_NOT_SCANNED, REQUEST_VALUES_MAX, VALUE_MEMO_BYTES_MAX,
+    VALUE_MEMO_ENTRIES_MAX, VALUE_MEMO_VALUE_BYTES_MAX,
+};
 
 use prefilter::{Trigger, TriggerWords, Triggers};
 

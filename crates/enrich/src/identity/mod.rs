@@ -8,12 +8,14 @@
 
 mod claims;
 
+use crate::cache::BoundedCache;
 use crate::stats::EnrichStats;
 use apiwatch_core::EventData;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use claims::{Claims, RoleList};
+use std::sync::Arc;
 
 /// JWTs use base64url without padding (RFC 7515); some issuers pad anyway, and a few use the
 /// standard alphabet, so both alphabets are accepted with or without padding.
@@ -25,16 +27,34 @@ const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIEN
 /// A single claim value longer than this is not an identifier; it is ignored.
 const CLAIM_BYTES_MAX: usize = 512;
 
-/// What the `authorization` header holds, decoded out of the event so it can be written to.
-enum Credentials {
-    /// The decoded payload of a JWT (`None`: not base64).
-    Jwt(Option<Vec<u8>>),
-    /// The user of Basic credentials (`None`: not `base64(user:password)`).
-    Basic(Option<String>),
+/// Longest JWT payload (its base64 text) whose identity a worker remembers. Real payloads are
+/// a few hundred bytes; longer ones are decoded every time, so that the cache stays within
+/// `identity_cache_entries_max` times this.
+const JWT_PAYLOAD_CACHE_BYTES_MAX: usize = 2 * 1024;
+
+/// What the claims of one JWT payload give an event, worked out once per distinct payload:
+/// a token is sent with every request of a session, and decoding it (base64, then JSON) costs
+/// more than the rest of enrichment.
+#[derive(Debug)]
+pub(crate) struct JwtIdentity {
+    user: Option<String>,
+    token_id: Option<String>,
+    issuer: Option<String>,
+    consumer: Option<String>,
+    roles: Vec<String>,
 }
 
+/// A worker's memo of payload text to identity (`None`: not a JSON object). Keyed by the
+/// payload alone: the header and the signature, which make a token usable, are never kept.
+pub(crate) type IdentityCache = BoundedCache<Box<str>, Option<Arc<JwtIdentity>>>;
+
 /// Reads identity from the event's `authorization` header.
-pub(crate) fn apply(ev: &mut EventData, header_bytes_max: usize, stats: &mut EnrichStats) {
+pub(crate) fn apply(
+    ev: &mut EventData,
+    header_bytes_max: usize,
+    cache: &mut IdentityCache,
+    stats: &mut EnrichStats,
+) {
     let Some(value) = ev.header("authorization") else { return };
     if value.len() > header_bytes_max {
         stats.identity_headers_oversized += 1;
@@ -42,39 +62,67 @@ pub(crate) fn apply(ev: &mut EventData, header_bytes_max: usize, stats: &mut Enr
     }
     let Some((scheme, credentials)) = value.trim().split_once(char::is_whitespace) else { return };
     let credentials = credentials.trim();
-    let found = if scheme.eq_ignore_ascii_case("bearer") {
+    if scheme.eq_ignore_ascii_case("bearer") {
         // Opaque (non-JWT) tokens are left for redaction to pseudonymise.
         let Some(payload) = jwt_payload(credentials) else { return };
-        Credentials::Jwt(decode_payload(payload))
-    } else if scheme.eq_ignore_ascii_case("basic") {
-        Credentials::Basic(basic_user(credentials))
-    } else {
-        return;
-    };
-    match found {
-        Credentials::Jwt(bytes) => match bytes.as_deref().and_then(claims::parse) {
-            Some(claims) => {
+        let identity = if payload.len() <= JWT_PAYLOAD_CACHE_BYTES_MAX {
+            match cache.get(payload) {
+                Some(hit) => hit,
+                None => {
+                    let found = jwt_identity(payload).map(Arc::new);
+                    cache.insert(payload.into(), found.clone());
+                    found
+                }
+            }
+        } else {
+            cache.count_uncacheable();
+            jwt_identity(payload).map(Arc::new)
+        };
+        match identity {
+            Some(identity) => {
                 stats.jwt_decoded += 1;
-                apply_claims(ev, &claims);
+                apply_identity(ev, &identity);
             }
             None => stats.jwt_malformed += 1,
-        },
-        Credentials::Basic(Some(user)) => {
-            stats.basic_decoded += 1;
-            if ev.user_name.is_none() && !user.is_empty() {
-                ev.user_name = Some(user);
-            }
         }
-        Credentials::Basic(None) => stats.basic_malformed += 1,
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        // Not cached: the credentials hold the password.
+        match basic_user(credentials) {
+            Some(user) => {
+                stats.basic_decoded += 1;
+                if ev.user_name.is_none() && !user.is_empty() {
+                    ev.user_name = Some(user);
+                }
+            }
+            None => stats.basic_malformed += 1,
+        }
     }
+}
+
+/// The identity in a JWT payload; `None` when it is not base64 of a JSON object.
+fn jwt_identity(payload: &str) -> Option<JwtIdentity> {
+    let bytes = decode_payload(payload)?;
+    let claims = claims::parse(&bytes)?;
+    Some(JwtIdentity {
+        user: claim_text(&claims.sub),
+        token_id: claim_text(&claims.jti),
+        issuer: claim_text(&claims.iss),
+        consumer: claim_text(&claims.client_id).or_else(|| claim_text(&claims.azp)),
+        roles: roles(&claims),
+    })
 }
 
 /// The payload part of a compact JWS (`header.payload.signature`); `None` for opaque tokens,
 /// which redaction turns into a pseudonym. Encrypted JWTs (five parts) carry no readable claims.
 fn jwt_payload(token: &str) -> Option<&str> {
-    let mut parts = token.split('.');
-    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    (parts.next().is_none() && !payload.is_empty()).then_some(payload)
+    // memchr rather than `split('.')`: the signature alone is hundreds of bytes, and `str`'s
+    // searcher costs several times more per byte.
+    let bytes = token.as_bytes();
+    let first = memchr::memchr(b'.', bytes)?;
+    let second = first + 1 + memchr::memchr(b'.', &bytes[first + 1..])?;
+    let payload = &token[first + 1..second];
+    let no_more_parts = memchr::memchr(b'.', &bytes[second + 1..]).is_none();
+    (no_more_parts && !payload.is_empty()).then_some(payload)
 }
 
 fn decode_payload(payload: &str) -> Option<Vec<u8>> {
@@ -86,26 +134,27 @@ fn claim_text(claim: &claims::Ident<'_>) -> Option<String> {
     claim.text().filter(|s| !s.is_empty() && s.len() <= CLAIM_BYTES_MAX).map(str::to_string)
 }
 
-fn apply_claims(ev: &mut EventData, claims: &Claims<'_>) {
-    if let Some(sub) = claim_text(&claims.sub) {
+/// Fills the identity fields a decoder left empty.
+fn apply_identity(ev: &mut EventData, identity: &JwtIdentity) {
+    if let Some(sub) = &identity.user {
         if ev.user_name.is_none() {
             ev.user_name = Some(sub.clone());
         }
         if ev.user_id.is_none() {
-            ev.user_id = Some(sub);
+            ev.user_id = Some(sub.clone());
         }
     }
     if ev.token_id.is_none() {
-        ev.token_id = claim_text(&claims.jti);
+        ev.token_id.clone_from(&identity.token_id);
     }
     if ev.token_issuer.is_none() {
-        ev.token_issuer = claim_text(&claims.iss);
+        ev.token_issuer.clone_from(&identity.issuer);
     }
     if ev.consumer.is_none() {
-        ev.consumer = claim_text(&claims.client_id).or_else(|| claim_text(&claims.azp));
+        ev.consumer.clone_from(&identity.consumer);
     }
     if ev.user_roles.is_empty() {
-        ev.user_roles = roles(claims);
+        ev.user_roles.clone_from(&identity.roles);
     }
 }
 
@@ -156,6 +205,9 @@ mod tests {
         assert_eq!(jwt_payload("a.b.c.d.e"), None);
         assert_eq!(jwt_payload("a..c"), None);
         assert_eq!(jwt_payload("opaque-token"), None);
+        assert_eq!(jwt_payload("a.b."), Some("b"));
+        assert_eq!(jwt_payload(".b.c"), Some("b"));
+        assert_eq!(jwt_payload("a.b.c."), None);
     }
 
     #[test]

@@ -20,29 +20,119 @@ pub fn templatize_path(path: &str) -> String {
         return "/".to_string();
     }
     let mut out = String::with_capacity(path.len());
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
+    // Split by hand: segments are short, and `str::split` pays a searcher's setup for each.
+    let mut start = 0;
+    for (i, b) in path.bytes().enumerate().chain([(path.len(), b'/')]) {
+        if b != b'/' {
+            continue;
+        }
+        let segment = &path[start..i];
+        out.push_str(if is_identifier(segment) { "{id}" } else { segment });
+        if i < path.len() {
             out.push('/');
         }
-        out.push_str(if is_identifier(segment) { "{id}" } else { segment });
+        start = i + 1;
     }
     out
 }
 
+/// Byte classes of path segments, as bits: one pass over a segment ORs its bytes' classes
+/// together, and each kind of identifier below is tried only when the segment has no byte
+/// outside the classes that kind allows.
+mod class {
+    pub(super) const DIGIT: u16 = 1;
+    /// `a`-`f` and `A`-`F`.
+    pub(super) const HEX_LETTER: u16 = 1 << 1;
+    /// The other ASCII letters.
+    pub(super) const LETTER: u16 = 1 << 2;
+    pub(super) const DOT: u16 = 1 << 3;
+    pub(super) const COLON: u16 = 1 << 4;
+    pub(super) const DASH: u16 = 1 << 5;
+    pub(super) const UNDERSCORE: u16 = 1 << 6;
+    pub(super) const PLUS: u16 = 1 << 7;
+    pub(super) const EQUALS: u16 = 1 << 8;
+    pub(super) const TILDE: u16 = 1 << 9;
+    pub(super) const COMMA: u16 = 1 << 10;
+    pub(super) const SPACE: u16 = 1 << 11;
+    pub(super) const AT: u16 = 1 << 12;
+    pub(super) const PERCENT: u16 = 1 << 13;
+    /// Anything else, including every byte of a non-ASCII character.
+    pub(super) const OTHER: u16 = 1 << 14;
+
+    pub(super) const TABLE: [u16; 256] = {
+        let mut t = [OTHER; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = match c {
+                b'0'..=b'9' => DIGIT,
+                b'a'..=b'f' | b'A'..=b'F' => HEX_LETTER,
+                b'g'..=b'z' | b'G'..=b'Z' => LETTER,
+                b'.' => DOT,
+                b':' => COLON,
+                b'-' => DASH,
+                b'_' => UNDERSCORE,
+                b'+' => PLUS,
+                b'=' => EQUALS,
+                b'~' => TILDE,
+                b',' => COMMA,
+                b' ' => SPACE,
+                b'@' => AT,
+                b'%' => PERCENT,
+                _ => OTHER,
+            };
+            b += 1;
+        }
+        t
+    };
+
+    /// The classes present in `s`.
+    pub(super) fn of(s: &str) -> u16 {
+        s.bytes().fold(0, |seen, b| seen | TABLE[usize::from(b)])
+    }
+
+    /// Whether every byte of a segment with classes `seen` is in `allowed`.
+    pub(super) fn only(seen: u16, allowed: u16) -> bool {
+        seen & !allowed == 0
+    }
+}
+
 /// Whether a (raw, possibly percent-encoded) segment is an identifier.
 fn is_identifier(segment: &str) -> bool {
+    use class::*;
     if segment.is_empty() {
         return false;
     }
-    let decoded = decode_path(segment);
+    let mut seen = class::of(segment);
+    let decoded = if seen & PERCENT != 0 {
+        let decoded = decode_path(segment);
+        seen = class::of(&decoded);
+        decoded
+    } else {
+        std::borrow::Cow::Borrowed(segment)
+    };
     let s = decoded.as_ref();
-    s.bytes().all(|b| b.is_ascii_digit())
-        || is_uuid(s)
-        || (s.len() >= HEX_ID_BYTES_MIN && s.bytes().all(|b| b.is_ascii_hexdigit()))
-        || is_email(s)
-        || s.parse::<std::net::IpAddr>().is_ok()
-        || is_separated_number(s)
-        || is_opaque_token(s)
+    let letters = HEX_LETTER | LETTER;
+    only(seen, DIGIT)
+        || (only(seen, DIGIT | HEX_LETTER | DASH) && is_uuid(s))
+        || (s.len() >= HEX_ID_BYTES_MIN && only(seen, DIGIT | HEX_LETTER))
+        || (seen & AT != 0 && is_email(s))
+        || (could_be_ip(seen) && s.parse::<std::net::IpAddr>().is_ok())
+        || (only(seen, DIGIT | PLUS | DASH | UNDERSCORE | DOT | COLON | COMMA | SPACE)
+            && is_separated_number(s))
+        || (s.len() >= OPAQUE_TOKEN_BYTES_MIN
+            && only(seen, DIGIT | letters | DASH | UNDERSCORE | PLUS | EQUALS | DOT | TILDE)
+            && seen & DIGIT != 0
+            && seen & letters != 0
+            && is_opaque_token(s))
+}
+
+/// Whether a segment with classes `seen` has only the characters of a textual IP address (hex
+/// digits, `.` and `:`) and at least one separator. Every address the standard parser accepts
+/// passes; words fail here, before the parser's far costlier attempt.
+fn could_be_ip(seen: u16) -> bool {
+    use class::*;
+    only(seen, DIGIT | HEX_LETTER | DOT | COLON) && seen & (DOT | COLON) != 0
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -150,6 +240,62 @@ mod tests {
         ];
         for (path, want) in cases {
             assert_eq!(templatize_path(path), want, "{path}");
+        }
+    }
+
+    /// The definition the class prefilters must agree with: every kind tried on every segment.
+    fn is_identifier_by_definition(segment: &str) -> bool {
+        if segment.is_empty() {
+            return false;
+        }
+        let decoded = decode_path(segment);
+        let s = decoded.as_ref();
+        s.bytes().all(|b| b.is_ascii_digit())
+            || is_uuid(s)
+            || (s.len() >= HEX_ID_BYTES_MIN && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            || is_email(s)
+            || s.parse::<std::net::IpAddr>().is_ok()
+            || is_separated_number(s)
+            || is_opaque_token(s)
+    }
+
+    fn templatize_by_definition(path: &str) -> String {
+        let path = crate::routes::trim_trailing_slash(crate::routes::request_path(path));
+        if path.is_empty() {
+            return "/".to_string();
+        }
+        let segments: Vec<&str> = path
+            .split('/')
+            .map(|s| if is_identifier_by_definition(s) { "{id}" } else { s })
+            .collect();
+        segments.join("/")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prefilters_agree_with_the_definition(
+            segment in proptest::prop_oneof![
+                "[0-9a-fA-Fg-zG-Z.:+=~_, @%/é-]{0,40}",
+                "[0-9a-zA-Z_=~.+-]{15,30}",
+                "[0-9 .:,_+-]{3,20}",
+                "[a-z0-9.%]{1,8}@[a-z0-9.-]{1,10}",
+                "[0-9a-fA-F%]{10,20}",
+                "[0-9a-f:.]{2,20}",
+            ],
+            v4: u32,
+            v6: u128,
+            uuid: u128,
+        ) {
+            let uuid = format!("{uuid:032x}");
+            let uuid = format!("{}-{}-{}-{}-{}", &uuid[..8], &uuid[8..12], &uuid[12..16], &uuid[16..20], &uuid[20..]);
+            let v4 = std::net::Ipv4Addr::from(v4).to_string();
+            let v6 = std::net::Ipv6Addr::from(v6).to_string();
+            for s in [segment.as_str(), &uuid, &v4, &v6, &format!("{v4}%3A1"), &format!("a%40{v4}.com")] {
+                proptest::prop_assert_eq!(is_identifier(s), is_identifier_by_definition(s), "{}", s);
+            }
+            let path = format!("/{segment}/{v4}/x/{uuid}");
+            proptest::prop_assert_eq!(templatize_path(&segment), templatize_by_definition(&segment));
+            proptest::prop_assert_eq!(templatize_path(&path), templatize_by_definition(&path));
         }
     }
 

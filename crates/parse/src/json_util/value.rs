@@ -388,7 +388,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
                 f.write_str("an object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+                // Grown as needed: most query objects are empty (`{}`) or hold a few arguments.
+                let mut items = Vec::new();
                 while let Some((CowStr(k), v)) = map.next_entry::<CowStr<'a>, Scalar<'a>>()? {
                     items.push((k, v));
                 }

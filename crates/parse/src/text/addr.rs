@@ -24,6 +24,13 @@ pub(crate) fn ip(raw: &[u8]) -> Option<IpAddr> {
 /// A dotted-quad IPv4 address, with the standard parser's rules: four decimal octets up to
 /// 255, no leading zeros (`010.1.1.1` is refused, as octal readings make it ambiguous).
 fn ipv4(raw: &[u8]) -> Option<Ipv4Addr> {
+    ipv4_prefix(raw).and_then(|(ip, len)| (len == raw.len()).then_some(ip))
+}
+
+/// The dotted-quad IPv4 address [`ipv4`] reads at the start of `raw`, and its length; what
+/// follows is for the caller to check. An octet of four digits is refused, not cut short.
+pub(crate) fn ipv4_prefix(raw: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    let digit = |i: usize| raw.get(i).map(|d| d.wrapping_sub(b'0')).filter(|&d| d < 10);
     let mut octets = [0u8; 4];
     let mut i = 0;
     for (n, octet) in octets.iter_mut().enumerate() {
@@ -33,21 +40,27 @@ fn ipv4(raw: &[u8]) -> Option<Ipv4Addr> {
             }
             i += 1;
         }
-        let start = i;
-        let mut value = 0u32;
-        while let Some(d) = raw.get(i).filter(|d| d.is_ascii_digit()) {
-            value = value * 10 + u32::from(d - b'0');
-            i += 1;
-            if i - start > 3 {
+        // One to three digits, unrolled: this runs on the client of every access-log line.
+        let first = digit(i)?;
+        let mut value = u32::from(first);
+        i += 1;
+        if let Some(second) = digit(i) {
+            if first == 0 {
                 return None;
             }
-        }
-        if i == start || (i - start > 1 && raw[start] == b'0') {
-            return None;
+            value = value * 10 + u32::from(second);
+            i += 1;
+            if let Some(third) = digit(i) {
+                value = value * 10 + u32::from(third);
+                i += 1;
+                if digit(i).is_some() {
+                    return None;
+                }
+            }
         }
         *octet = u8::try_from(value).ok()?;
     }
-    (i == raw.len()).then_some(Ipv4Addr::from(octets))
+    Some((Ipv4Addr::from(octets), i))
 }
 
 /// `ip:port` or `[ip]:port`; the port is split off at the last colon, so an IPv6 address
@@ -84,6 +97,19 @@ mod tests {
         #[test]
         fn ipv4_matches_std(s in "[0-9.]{0,17}") {
             prop_assert_eq!(ip(s.as_bytes()), s.parse::<Ipv4Addr>().ok().map(IpAddr::V4));
+        }
+
+        /// What a prefix read returns is what reading that prefix alone returns, and an
+        /// address followed by a space is read whole.
+        #[test]
+        fn ipv4_prefix_reads_what_ipv4_reads(s in "[0-9.]{0,17}", rest in "[ x0-9.-]{0,3}") {
+            let line = format!("{s}{rest}");
+            if let Some((ip, len)) = ipv4_prefix(line.as_bytes()) {
+                prop_assert_eq!(ipv4(&line.as_bytes()[..len]), Some(ip));
+            }
+            if let (Some(ip), Some(b' ')) = (ipv4(s.as_bytes()), rest.bytes().next()) {
+                prop_assert_eq!(ipv4_prefix(line.as_bytes()), Some((ip, s.len())));
+            }
         }
     }
 

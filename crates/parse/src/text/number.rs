@@ -27,28 +27,39 @@ pub(crate) fn status(raw: &[u8]) -> Option<u16> {
 /// Decimal seconds (`0.123`, `12`, `1.5`) as nanoseconds; digits past the ninth decimal are
 /// dropped. `None` for anything else, including negative values such as ALB's `-1`.
 pub(crate) fn seconds_to_ns(raw: &[u8]) -> Option<u64> {
-    let (int, frac) = match raw.iter().position(|&b| b == b'.') {
-        Some(dot) => (&raw[..dot], &raw[dot + 1..]),
-        None => (raw, &raw[..0]),
-    };
-    if int.is_empty() || !frac.iter().all(u8::is_ascii_digit) {
-        return None;
+    match raw.iter().position(|&b| b == b'.') {
+        Some(dot) => seconds_with_fraction_to_ns(raw, dot),
+        None => count(raw)?.checked_mul(NS_PER_SECOND),
     }
-    let mut frac_ns = 0u64;
-    for i in 0..9 {
-        frac_ns = frac_ns * 10 + frac.get(i).map_or(0, |d| u64::from(d - b'0'));
-    }
-    count(int)?.checked_mul(1_000_000_000)?.checked_add(frac_ns)
 }
 
 /// Decimal seconds that must have a fraction (`0.000`): how nginx writes `$request_time`,
 /// which tells it apart from integer fields appended after it.
 pub(crate) fn fractional_seconds_to_ns(raw: &[u8]) -> Option<u64> {
-    if raw.contains(&b'.') {
-        seconds_to_ns(raw)
-    } else {
-        None
+    let dot = raw.iter().position(|&b| b == b'.')?;
+    seconds_with_fraction_to_ns(raw, dot)
+}
+
+const NS_PER_SECOND: u64 = 1_000_000_000;
+
+/// Nanoseconds of each of the first nine decimals.
+const DECIMAL_NS: [u64; 9] =
+    [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
+/// `int.frac` seconds with the dot at `dot`, the integer part not empty.
+fn seconds_with_fraction_to_ns(raw: &[u8], dot: usize) -> Option<u64> {
+    let (int, frac) = (&raw[..dot], &raw[dot + 1..]);
+    let mut frac_ns = 0u64;
+    for (i, &b) in frac.iter().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        if let Some(unit) = DECIMAL_NS.get(i) {
+            frac_ns += u64::from(digit) * unit;
+        }
     }
+    count(int)?.checked_mul(NS_PER_SECOND)?.checked_add(frac_ns)
 }
 
 /// Integer milliseconds as nanoseconds.
@@ -83,6 +94,10 @@ mod tests {
         assert_eq!(seconds_to_ns(b"99999999999"), None);
         assert_eq!(fractional_seconds_to_ns(b"12"), None);
         assert_eq!(fractional_seconds_to_ns(b"0.000"), Some(0));
+        assert_eq!(seconds_to_ns(b"1.2.3"), None);
+        assert_eq!(seconds_to_ns(b"1."), Some(1_000_000_000));
+        assert_eq!(seconds_to_ns(b""), None);
+        assert_eq!(fractional_seconds_to_ns(b"."), None);
         assert_eq!(millis_to_ns(b"226"), Some(226_000_000));
         assert_eq!(micros_to_ns(b"1500"), Some(1_500_000));
     }

@@ -12,22 +12,48 @@ const METHOD_BYTES_MAX: usize = 32;
 /// Longest URI scheme recognised in an absolute-form target (`https`, `wss`, …).
 const SCHEME_BYTES_MAX: usize = 16;
 
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// Bytes of an HTTP token (RFC 9110 `tchar`), as a table: the method is checked byte by byte
+/// on every access-log line.
+const TOKEN_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
 
 /// Sets method, path, query, version (and the domain of an absolute-form target) from a
 /// request line. A line that is not `METHOD target [HTTP/x]` (`-`, empty, `hello`, TLS bytes
 /// sent to a plain-text port) sets nothing: the event still says who got which status.
 pub(crate) fn apply_request(ev: &mut EventData, t: &LineText<'_>, raw: &[u8]) {
-    // The method is short: look for its end only where it can be.
+    // The method is short: look for its end only where it can be. A byte that is not a token
+    // byte before the space means this is no method.
     let head = &raw[..raw.len().min(METHOD_BYTES_MAX + 1)];
-    let Some(sp) = head.iter().position(|&b| b == b' ') else { return };
+    let Some(sp) = head.iter().position(|&b| b == b' ' || !TOKEN_BYTES[usize::from(b)]) else {
+        return;
+    };
     let method = &raw[..sp];
-    if method.len() > METHOD_BYTES_MAX
-        || method == b"-"
-        || !method.iter().all(|&b| is_token_byte(b))
-    {
+    if raw[sp] != b' ' || method == b"-" {
         return;
     }
     ev.http_method = Some(t.text(method));
@@ -92,6 +118,10 @@ pub(crate) fn apply_path_and_query(ev: &mut EventData, t: &LineText<'_>, target:
 
 /// `http://…` (any alphabetic scheme) without its scheme, or `None`.
 fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
+    // The usual origin-form target (`/path`) cannot start with a scheme: say so at once.
+    if target.first().is_none_or(|b| !b.is_ascii_alphabetic()) {
+        return None;
+    }
     let head = &target[..target.len().min(SCHEME_BYTES_MAX + 1)];
     let colon = head.iter().position(|&b| b == b':')?;
     let scheme = &target[..colon];

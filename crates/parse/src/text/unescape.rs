@@ -22,6 +22,10 @@ impl<'a> LineText<'a> {
 
     /// The text of `raw`, escapes decoded. `raw` is normally a part of the line; anything
     /// else is still decoded correctly, on the slower path.
+    ///
+    /// Inlined, with the slower path kept out of line: this runs for every field of every
+    /// line, and a call that carries the unescaping code pays for its registers each time.
+    #[inline]
     pub(crate) fn text(&self, raw: &[u8]) -> String {
         if let Some(plain) = self.plain {
             // Where `raw` sits in the line. A slice of the line lies inside its address range
@@ -36,6 +40,7 @@ impl<'a> LineText<'a> {
     }
 
     /// [`LineText::text`], or `None` for an empty field or the `-` placeholder.
+    #[inline]
     pub(crate) fn opt_text(&self, raw: &[u8]) -> Option<String> {
         if raw.is_empty() || raw == b"-" {
             None
@@ -46,6 +51,7 @@ impl<'a> LineText<'a> {
 }
 
 /// The text of a field, escapes decoded.
+#[inline(never)]
 pub(crate) fn text(raw: &[u8]) -> String {
     if !raw.contains(&b'\\') {
         // `from_utf8` has an ASCII fast path that the lossy decoder lacks; most fields are ASCII.
