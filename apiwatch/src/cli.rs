@@ -127,7 +127,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Which logs to write: nginx (gateway.log), kong (kong.jsonl), kong-compact
-    /// (kong-compact.jsonl: Kong's log trimmed to about 1 KB a line), ecs (auth.jsonl).
+    /// (kong-compact.jsonl: Kong's log trimmed to about 1.5 KB a line), ecs (auth.jsonl).
     #[arg(long, default_value = "nginx,kong,ecs")]
     pub formats: String,
 }

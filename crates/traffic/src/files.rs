@@ -14,7 +14,7 @@ pub struct Outputs {
     pub gateway: bool,
     /// `kong.jsonl`: the same calls as Kong logs them.
     pub kong: bool,
-    /// `kong-compact.jsonl`: the same calls as a trimmed Kong log (about 1 KB a line).
+    /// `kong-compact.jsonl`: the same calls as a trimmed Kong log (about 1.5 KB a line).
     pub kong_compact: bool,
     /// `auth.jsonl`: the application's ECS login events.
     pub auth: bool,

@@ -96,7 +96,7 @@ pub enum OutputFormat {
     NginxCombined,
     /// Kong's file-log JSON, one object a line (API calls).
     KongJson,
-    /// Kong's JSON trimmed to about 1 KB a line (see [`write_kong_compact`]).
+    /// Kong's JSON trimmed to about 1.5 KB a line (see [`write_kong_compact`]).
     KongCompact,
     /// The application's ECS login events, one object a line.
     EcsApp,
