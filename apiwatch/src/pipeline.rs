@@ -24,6 +24,10 @@ const BATCH_EVENTS: usize = 4096;
 const WORKER_QUEUE_CHUNKS: usize = 2;
 /// Batches queued per detection shard.
 const SHARD_QUEUE_BATCHES: usize = 8;
+/// Events a chunk's vector is sized for up front at most. Sizing it to the chunk's line count
+/// saves regrowing (a copy of every event decoded so far); the cap keeps a chunk of empty
+/// lines from reserving an event's worth of memory per byte.
+const CHUNK_EVENTS_RESERVED_MAX: usize = 8192;
 /// Unparsed lines remembered per input for the summary (all are counted).
 pub const UNPARSED_EXAMPLES_MAX: usize = 5;
 
@@ -103,7 +107,9 @@ fn decode_chunk(
     redactor: &Redactor,
 ) -> Decoded {
     let mut out = Decoded {
-        events: Vec::with_capacity(1024),
+        events: Vec::with_capacity(
+            memchr::memchr_iter(b'\n', &chunk.data).count().clamp(1, CHUNK_EVENTS_RESERVED_MAX),
+        ),
         lines: 0,
         unparsed: Vec::new(),
         unparsed_count: 0,
@@ -131,7 +137,7 @@ fn decode_chunk(
             Ok(mut data) => {
                 data.origin = apiwatch_core::Origin { input: input_index, line: n };
                 enrich.enrich(&mut data);
-                out.events.push(redactor.redact(data));
+                redactor.redact_into(data, &mut out.events);
             }
             Err(e) => fail(&mut out, n, describe(&e)),
         }
