@@ -223,8 +223,10 @@ fn read_plain_head(line: &[u8], t: &LineText<'_>, end: usize, ev: &mut EventData
     let head = &line[..end];
     // Most clients are IPv4 addresses: read one in place, so that only `ident user` is left
     // to scan for separators.
-    let (client_v4, scan_from) = match addr::ipv4_prefix(head) {
-        Some((ip, len)) if head.get(len) == Some(&b' ') => (Some(ip), len + 1),
+    // The address is read from the whole line, so that the reader's window is rarely short;
+    // it stops at the space that ends the head at the latest, and must end before it.
+    let (client_v4, scan_from) = match addr::ipv4_prefix(line) {
+        Some((ip, len)) if len < end && line[len] == b' ' => (Some(ip), len + 1),
         _ => (None, 0),
     };
     let mut spaces = [0; 2];

@@ -90,8 +90,8 @@ impl ApiRoutes {
     }
 }
 
-/// The route of a path: the document's template when it has the path, the folded path
-/// otherwise.
+/// The route of a path (as [`request_path`] gives it): the document's template when it has
+/// the path, the folded path otherwise.
 pub(crate) fn resolve(api: Option<&ApiRoutes>, path: &str) -> RouteEntry {
     if let Some(api) = api {
         if let Some(i) = api.find(path) {
@@ -99,7 +99,7 @@ pub(crate) fn resolve(api: Option<&ApiRoutes>, path: &str) -> RouteEntry {
             return RouteEntry { template, path_item: Some(i) };
         }
     }
-    RouteEntry { template: templatize::templatize_path(path).into(), path_item: None }
+    RouteEntry { template: templatize::templatize_request_path(path).into(), path_item: None }
 }
 
 /// The path of a request target: without query string or fragment, and without scheme and
@@ -109,6 +109,11 @@ pub(crate) fn request_path(target: &str) -> &str {
         Some(i) => &target[..i],
         None => target,
     };
+    // The origin form (`/path`), which servers log for nearly every request, has no scheme:
+    // this runs for every event, and the two prefix tests below cost as much as the search.
+    if path.as_bytes().first() == Some(&b'/') {
+        return path;
+    }
     let lower_prefix = |p: &str| path.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
     if lower_prefix("http://") || lower_prefix("https://") {
         let after_scheme = &path[path.find("://").map_or(0, |i| i + 3)..];

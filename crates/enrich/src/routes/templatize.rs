@@ -15,7 +15,13 @@ const SEPARATED_NUMBER_DIGITS_MIN: usize = 6;
 /// The route template of a request path: query and fragment dropped, trailing slash folded,
 /// identifier segments replaced by `{id}`. Words, versions and file names stay as they are.
 pub fn templatize_path(path: &str) -> String {
-    let path = super::trim_trailing_slash(super::request_path(path));
+    templatize_request_path(super::request_path(path))
+}
+
+/// [`templatize_path`] of a path that [`super::request_path`] has already cut out of its
+/// target (reading it again would give the same path).
+pub(crate) fn templatize_request_path(path: &str) -> String {
+    let path = super::trim_trailing_slash(path);
     if path.is_empty() {
         return "/".to_string();
     }
@@ -296,6 +302,31 @@ mod tests {
             let path = format!("/{segment}/{v4}/x/{uuid}");
             proptest::prop_assert_eq!(templatize_path(&segment), templatize_by_definition(&segment));
             proptest::prop_assert_eq!(templatize_path(&path), templatize_by_definition(&path));
+        }
+    }
+
+    /// What `request_path` must return, without its shortcut for origin-form paths.
+    fn request_path_by_definition(target: &str) -> &str {
+        let path = target.split(['?', '#']).next().unwrap_or(target);
+        let lower = path.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            let after_scheme = &path[path.find("://").map_or(0, |i| i + 3)..];
+            return after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+        }
+        path
+    }
+
+    proptest::proptest! {
+        /// Request paths read as the definition reads them, and reading one again changes
+        /// nothing: route resolution relies on that to template a path without re-reading it.
+        #[test]
+        fn request_paths_read_once_suffice(
+            target in "(/|https?://|HTTP://|/http://|h)[a-z/?#:.]{0,12}",
+        ) {
+            let path = crate::routes::request_path(&target);
+            proptest::prop_assert_eq!(path, request_path_by_definition(&target));
+            proptest::prop_assert_eq!(crate::routes::request_path(path), path);
+            proptest::prop_assert_eq!(templatize_request_path(path), templatize_path(&target));
         }
     }
 

@@ -27,38 +27,60 @@ fn ipv4(raw: &[u8]) -> Option<Ipv4Addr> {
     ipv4_prefix(raw).and_then(|(ip, len)| (len == raw.len()).then_some(ip))
 }
 
+/// Bytes [`ipv4_prefix`] looks at: the longest dotted quad (15) and the byte after it.
+const IPV4_WINDOW_BYTES: usize = 16;
+
 /// The dotted-quad IPv4 address [`ipv4`] reads at the start of `raw`, and its length; what
 /// follows is for the caller to check. An octet of four digits is refused, not cut short.
 pub(crate) fn ipv4_prefix(raw: &[u8]) -> Option<(Ipv4Addr, usize)> {
-    let digit = |i: usize| raw.get(i).map(|d| d.wrapping_sub(b'0')).filter(|&d| d < 10);
+    // Read from a fixed-size window: with every index masked into it, no read below needs a
+    // bounds check, and bytes past the end of a short `raw` read as zero, which is neither a
+    // digit nor a dot. This runs on the client of every access-log line.
+    let mut padded = [0u8; IPV4_WINDOW_BYTES];
+    let w: &[u8; IPV4_WINDOW_BYTES] = match raw.first_chunk() {
+        Some(w) => w,
+        None => {
+            padded[..raw.len()].copy_from_slice(raw);
+            &padded
+        }
+    };
+    // Octet `n` starts at most at `4 * n`, so `i + 3 <= 15` below and the mask never wraps.
+    let at = |i: usize| w[i % IPV4_WINDOW_BYTES];
+    let digit = |i: usize| at(i).wrapping_sub(b'0');
     let mut octets = [0u8; 4];
     let mut i = 0;
     for (n, octet) in octets.iter_mut().enumerate() {
         if n > 0 {
-            if raw.get(i) != Some(&b'.') {
+            if at(i) != b'.' {
                 return None;
             }
             i += 1;
         }
-        // One to three digits, unrolled: this runs on the client of every access-log line.
-        let first = digit(i)?;
-        let mut value = u32::from(first);
-        i += 1;
-        if let Some(second) = digit(i) {
-            if first == 0 {
-                return None;
-            }
-            value = value * 10 + u32::from(second);
-            i += 1;
-            if let Some(third) = digit(i) {
-                value = value * 10 + u32::from(third);
-                i += 1;
-                if digit(i).is_some() {
-                    return None;
-                }
-            }
+        let first = digit(i);
+        if first > 9 {
+            return None;
         }
+        let second = digit(i + 1);
+        if second > 9 {
+            *octet = first;
+            i += 1;
+            continue;
+        }
+        if first == 0 {
+            return None;
+        }
+        let third = digit(i + 2);
+        if third > 9 {
+            *octet = first * 10 + second;
+            i += 2;
+            continue;
+        }
+        if digit(i + 3) <= 9 {
+            return None;
+        }
+        let value = u32::from(first) * 100 + u32::from(second) * 10 + u32::from(third);
         *octet = u8::try_from(value).ok()?;
+        i += 3;
     }
     Some((Ipv4Addr::from(octets), i))
 }
@@ -92,7 +114,52 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The reader [`ipv4_prefix`] must agree with: octet by octet, every byte read through a
+    /// bounds-checked `get`.
+    fn ipv4_prefix_by_definition(raw: &[u8]) -> Option<(Ipv4Addr, usize)> {
+        let digit = |i: usize| raw.get(i).map(|d| d.wrapping_sub(b'0')).filter(|&d| d < 10);
+        let mut octets = [0u8; 4];
+        let mut i = 0;
+        for (n, octet) in octets.iter_mut().enumerate() {
+            if n > 0 {
+                if raw.get(i) != Some(&b'.') {
+                    return None;
+                }
+                i += 1;
+            }
+            let mut value = u32::from(digit(i)?);
+            let first = value;
+            i += 1;
+            for _ in 0..2 {
+                let Some(next) = digit(i) else { break };
+                if first == 0 {
+                    return None;
+                }
+                value = value * 10 + u32::from(next);
+                i += 1;
+            }
+            if digit(i).is_some() {
+                return None;
+            }
+            *octet = u8::try_from(value).ok()?;
+        }
+        Some((Ipv4Addr::from(octets), i))
+    }
+
     proptest! {
+        /// The windowed reader agrees with the definition on short and long inputs alike,
+        /// whatever follows the address (a window of 16 bytes holds the longest one and the
+        /// byte after it).
+        #[test]
+        fn ipv4_prefix_matches_the_definition(
+            s in "[0-9.]{0,20}",
+            rest in "[ x0-9.\\[-]{0,20}",
+        ) {
+            let line = format!("{s}{rest}");
+            prop_assert_eq!(ipv4_prefix(line.as_bytes()), ipv4_prefix_by_definition(line.as_bytes()));
+            prop_assert_eq!(ipv4_prefix(s.as_bytes()), ipv4_prefix_by_definition(s.as_bytes()));
+        }
+
         /// The fast IPv4 reader agrees with the standard parser.
         #[test]
         fn ipv4_matches_std(s in "[0-9.]{0,17}") {
@@ -135,6 +202,13 @@ mod tests {
             assert_eq!(ip(bad.as_bytes()), None, "{bad}");
         }
         assert_eq!(ip(b"[]"), None);
+        // At the edge of the window: the longest address, with and without a byte after it.
+        assert_eq!(
+            ipv4_prefix(b"255.255.255.255 -"),
+            Some(("255.255.255.255".parse().unwrap(), 15))
+        );
+        assert_eq!(ipv4_prefix(b"255.255.255.2550"), None);
+        assert_eq!(ipv4_prefix(b"1.2.3.4"), Some(("1.2.3.4".parse().unwrap(), 7)));
         assert_eq!(ip(b"["), None);
         assert_eq!(
             ip_and_port(b"192.168.131.39:2817"),

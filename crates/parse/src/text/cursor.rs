@@ -101,6 +101,16 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.pos + 1;
+        // One byte and its closing quote (`"-"`, the usual empty referer): settled without a
+        // search, whose set-up costs more than the field.
+        if let Some(&[only, b'"']) = self.line.get(start..start + 2) {
+            if !matches!(only, b'"' | b'\\')
+                && matches!(self.line.get(start + 2), None | Some(b' '))
+            {
+                self.pos = start + 2;
+                return Some(&self.line[start..start + 1]);
+            }
+        }
         let mut i = start;
         loop {
             let j = i + memchr2(b'"', b'\\', self.line.get(i..)?)?;
@@ -137,6 +147,42 @@ mod tests {
         assert_eq!(c.quoted(), None);
         let mut c = Cursor::new(b"\"\\");
         assert_eq!(c.quoted(), None);
+        let mut c = Cursor::new(br#""-" "ua""#);
+        assert_eq!((c.quoted(), c.pos()), (Some(&b"-"[..]), 3));
+        let mut c = Cursor::new(br#""-"x" 1"#);
+        assert_eq!(c.quoted(), Some(&br#"-"x"#[..]));
+        let mut c = Cursor::new(br#""\" 1"#);
+        assert_eq!(c.quoted(), None);
+    }
+
+    /// The search [`Cursor::quoted`] must agree with, without its short-field shortcut.
+    fn quoted_by_definition(line: &[u8]) -> Option<(&[u8], usize)> {
+        if line.first() != Some(&b'"') {
+            return None;
+        }
+        let mut i = 1;
+        loop {
+            let j = i + line.get(i..)?.iter().position(|&b| b == b'"' || b == b'\\')?;
+            if line[j] == b'\\' {
+                i = j + 2;
+                continue;
+            }
+            match line.get(j + 1) {
+                None | Some(b' ') => return Some((&line[1..j], j + 1)),
+                Some(_) => i = j + 1,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Short fields (`"-"`, `""`, `"x"`), stray quotes and escapes read as the plain
+        /// search reads them.
+        #[test]
+        fn quoted_fields_read_as_the_definition(line in "\"[-x\" \\\\]{0,6}") {
+            let mut c = Cursor::new(line.as_bytes());
+            let got = c.quoted().map(|field| (field, c.pos()));
+            proptest::prop_assert_eq!(got, quoted_by_definition(line.as_bytes()));
+        }
     }
 
     #[test]
