@@ -82,6 +82,9 @@ pub(crate) struct EvalCache {
     values: crate::injection::ValueMemo,
     /// Results of costly shared tests by value, across events.
     verdicts: Verdicts,
+    /// The last value hashed for `verdicts` in this event: (epoch, address, length, hash).
+    /// Several tests on one field (two regular expressions on the path) hash it once.
+    last_hash: (u32, usize, usize, u64),
 }
 
 impl EvalCache {
@@ -93,6 +96,7 @@ impl EvalCache {
         if self.epoch == 0 {
             // Wrapped: old entries could look current.
             self.memo.iter_mut().for_each(|m| *m = (0, false));
+            self.last_hash = (0, 0, 0, 0);
             self.epoch = 1;
         }
     }
@@ -126,18 +130,6 @@ impl Cond {
             Cond::Shared(id, f, t) => eval_shared(*id, f, t, ev, det, cache),
             Cond::RequestAttack(wanted) => eval_request(*wanted, ev, det, cache),
             Cond::True | Cond::Field(..) => self.eval(ev, det, cache),
-        }
-    }
-
-    /// Fields that must be present for the condition to hold (from its top-level conjunction
-    /// of positive field tests), so that an event lacking one is skipped without evaluation.
-    pub fn required_fields(&self, out: &mut Vec<Field>) {
-        match self {
-            Cond::All(cs) => cs.iter().for_each(|c| c.required_fields(out)),
-            Cond::Field(f, t) | Cond::Shared(_, f, t) if t.needs_presence() && !out.contains(f) => {
-                out.push(f.clone());
-            }
-            _ => {}
         }
     }
 
@@ -188,7 +180,21 @@ fn eval_shared(
     let v = ev.get(f);
     let result = match v {
         Value::Str(s) if t.is_costly() && s.len() <= VERDICT_VALUE_BYTES_MAX => {
-            let hash = cache.verdicts.hash_of(id, s);
+            // The event does not change while it is evaluated: the same text at the same
+            // address within one epoch is the same value.
+            let value_hash = match cache.last_hash {
+                (epoch, at, len, h)
+                    if epoch == cache.epoch && at == s.as_ptr() as usize && len == s.len() =>
+                {
+                    h
+                }
+                _ => {
+                    let h = cache.verdicts.hash_value(s);
+                    cache.last_hash = (cache.epoch, s.as_ptr() as usize, s.len(), h);
+                    h
+                }
+            };
+            let hash = Verdicts::hash_of(id, value_hash);
             match cache.verdicts.get(hash, id, s) {
                 Some(result) => result,
                 None => {
@@ -225,8 +231,14 @@ struct Verdicts {
 }
 
 impl Verdicts {
-    fn hash_of(&self, id: u32, value: &str) -> u64 {
-        self.hasher.hash_one((id, value))
+    fn hash_value(&self, value: &str) -> u64 {
+        self.hasher.hash_one(value)
+    }
+
+    /// The entry hash of test `id` on a value hashing to `value_hash`: the id spread over
+    /// every bit, so that tests on one value take different places.
+    fn hash_of(id: u32, value_hash: u64) -> u64 {
+        value_hash ^ u64::from(id).wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
     fn get(&self, hash: u64, id: u32, value: &str) -> Option<bool> {
@@ -240,7 +252,7 @@ impl Verdicts {
         }
         let hasher = &self.hasher;
         self.entries.insert_unique(hash, (id, value.into(), result), |(i, v, _)| {
-            hasher.hash_one((*i, &**v))
+            Verdicts::hash_of(*i, hasher.hash_one(&**v))
         });
     }
 }
@@ -270,7 +282,7 @@ impl Test {
     /// Whether the field's value `v` passes. The common matchers on their usual value types
     /// are answered inline; everything else goes through [`Test::eval_general`].
     #[inline(always)]
-    fn eval(
+    pub(crate) fn eval(
         &self,
         f: &Field,
         v: Value<'_>,
@@ -373,8 +385,46 @@ impl Test {
         matches!(self, Test::Regex(_) | Test::Attack(_))
     }
 
+    /// Whether the test is cheap and bounded enough to run once per event for every event,
+    /// whichever rules the event reaches (see `engine::gate`): comparisons with a few literals,
+    /// a set lookup, a range or a network search; never a scan of the value's text.
+    pub(crate) fn is_cheap(&self) -> bool {
+        match self {
+            Test::Exists(_) | Test::Range(..) | Test::StrEq(_) | Test::Cidr(_) => true,
+            Test::IntEq(l) => l.len() <= SMALL_LIST_MAX,
+            Test::IpEq(l) => l.len() <= SMALL_LIST_MAX,
+            Test::NetEq(l) => l.len() <= SMALL_LIST_MAX,
+            Test::Not(t) => t.is_cheap(),
+            Test::All(ts) => ts.iter().all(Test::is_cheap),
+            Test::Prefix(_)
+            | Test::Suffix(_)
+            | Test::Contains(_)
+            | Test::Regex(_)
+            | Test::Attack(_) => false,
+        }
+    }
+
+    /// Whether two cheap tests are the same matcher (so that they give the same result on
+    /// every value). False for tests that are not cheap: they are never compared.
+    pub(crate) fn same_as(&self, other: &Test) -> bool {
+        match (self, other) {
+            (Test::Exists(a), Test::Exists(b)) => a == b,
+            (Test::Range(a, b), Test::Range(c, d)) => (a, b) == (c, d),
+            (Test::IntEq(a), Test::IntEq(b)) => a == b,
+            (Test::IpEq(a), Test::IpEq(b)) => a == b,
+            (Test::NetEq(a), Test::NetEq(b)) => a == b,
+            (Test::Cidr(a), Test::Cidr(b)) => a == b,
+            (Test::StrEq(a), Test::StrEq(b)) => a.same_as(b),
+            (Test::Not(a), Test::Not(b)) => a.same_as(b),
+            (Test::All(a), Test::All(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the test can only hold for a present field.
-    fn needs_presence(&self) -> bool {
+    pub(crate) fn needs_presence(&self) -> bool {
         match self {
             Test::Exists(present) => *present,
             Test::Not(_) => false,
@@ -441,6 +491,13 @@ impl StrSet {
         } else {
             StrSet { small: items, large: None, ignore_case }
         }
+    }
+
+    /// The same strings, compared the same way.
+    fn same_as(&self, other: &StrSet) -> bool {
+        self.ignore_case == other.ignore_case
+            && self.small == other.small
+            && self.large == other.large
     }
 
     #[inline]
@@ -574,7 +631,7 @@ impl RegexList {
 }
 
 /// Address ranges, sorted and merged, for binary search.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct IpRanges {
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
@@ -1301,14 +1358,17 @@ mod tests {
     #[test]
     fn verdicts_remember_per_test_and_value_and_stay_bounded() {
         let mut v = Verdicts::default();
-        let h = v.hash_of(1, "/login");
+        fn hash(v: &Verdicts, id: u32, s: &str) -> u64 {
+            Verdicts::hash_of(id, v.hash_value(s))
+        }
+        let h = hash(&v, 1, "/login");
         v.put(h, 1, "/login", true);
         assert_eq!(v.get(h, 1, "/login"), Some(true));
-        assert_eq!(v.get(v.hash_of(2, "/login"), 2, "/login"), None, "another test");
-        assert_eq!(v.get(v.hash_of(1, "/logout"), 1, "/logout"), None, "another value");
+        assert_eq!(v.get(hash(&v, 2, "/login"), 2, "/login"), None, "another test");
+        assert_eq!(v.get(hash(&v, 1, "/logout"), 1, "/logout"), None, "another value");
         for i in 0..VERDICT_ENTRIES_MAX + 1 {
             let s = format!("/p/{i}");
-            v.put(v.hash_of(3, &s), 3, &s, false);
+            v.put(hash(&v, 3, &s), 3, &s, false);
         }
         assert_eq!(v.clears, 1);
         assert!(v.entries.len() <= VERDICT_ENTRIES_MAX);

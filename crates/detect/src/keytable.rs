@@ -13,6 +13,39 @@ use std::hash::BuildHasher;
 
 const NIL: u32 = u32::MAX;
 
+/// Places keys in the tables of one engine. Tables sharing one `KeyHasher` (clones of it) hash
+/// a key alike, so an event's key is hashed once for every rule that groups by the same
+/// fields, instead of once per rule.
+#[derive(Clone, Default)]
+pub(crate) struct KeyHasher(DefaultHashBuilder);
+
+impl KeyHasher {
+    /// The key `text` with its hash for the tables built with this hasher.
+    #[inline]
+    pub fn key<'a>(&self, text: &'a str) -> Key<'a> {
+        Key { text, hash: self.0.hash_one(text) }
+    }
+}
+
+/// An actor key and its hash (from [`KeyHasher::key`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Key<'a> {
+    pub text: &'a str,
+    hash: u64,
+}
+
+impl<'a> Key<'a> {
+    /// The hash part, to keep with the text and rebuild the key with [`Key::with_hash`].
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// A key from its text and the hash [`KeyHasher::key`] gave for that text.
+    pub fn with_hash(text: &'a str, hash: u64) -> Key<'a> {
+        Key { text, hash }
+    }
+}
+
 /// One actor's slot.
 pub(crate) struct Slot<S> {
     key: Box<str>,
@@ -27,7 +60,7 @@ pub(crate) struct Slot<S> {
 /// Actors of one rule.
 pub(crate) struct KeyTable<S> {
     index: HashTable<u32>,
-    hasher: DefaultHashBuilder,
+    hasher: KeyHasher,
     slots: Vec<Slot<S>>,
     free: Vec<u32>,
     /// Most recently seen.
@@ -43,11 +76,17 @@ pub(crate) struct KeyTable<S> {
 }
 
 impl<S: Default> KeyTable<S> {
+    #[cfg(test)]
     pub fn new(max_keys: usize) -> KeyTable<S> {
+        KeyTable::with_hasher(max_keys, KeyHasher::default())
+    }
+
+    /// A table whose keys come from `hasher` (see [`KeyHasher`]).
+    pub fn with_hasher(max_keys: usize, hasher: KeyHasher) -> KeyTable<S> {
         assert!(max_keys >= 1, "a key table holds at least one key");
         KeyTable {
             index: HashTable::new(),
-            hasher: DefaultHashBuilder::default(),
+            hasher,
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,
@@ -63,15 +102,21 @@ impl<S: Default> KeyTable<S> {
         self.len
     }
 
+    /// The key `text` as this table hashes it.
+    #[cfg(test)]
+    pub fn key<'a>(&self, text: &'a str) -> Key<'a> {
+        self.hasher.key(text)
+    }
+
     /// The slot of `key`, if the actor is known.
-    pub fn find(&self, key: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
-        self.index.find(hash, |&i| &*self.slots[i as usize].key == key).copied()
+    pub fn find(&self, key: Key<'_>) -> Option<u32> {
+        debug_assert_eq!(key.hash, self.hasher.key(key.text).hash, "a key of another hasher");
+        self.index.find(key.hash, |&i| &*self.slots[i as usize].key == key.text).copied()
     }
 
     /// The slot of `key`, created when new (evicting the least recently seen actor when the
     /// table is full), and marked as seen at `t_ms`. Returns the slot and whether it is new.
-    pub fn touch_or_insert(&mut self, key: &str, t_ms: i64) -> (u32, bool) {
+    pub fn touch_or_insert(&mut self, key: Key<'_>, t_ms: i64) -> (u32, bool) {
         if let Some(i) = self.find(key) {
             self.touch(i, t_ms);
             return (i, false);
@@ -83,7 +128,7 @@ impl<S: Default> KeyTable<S> {
             self.evictions += 1;
         }
         let slot = Slot {
-            key: key.into(),
+            key: key.text.into(),
             prev: NIL,
             next: self.head,
             last_seen_ms: t_ms,
@@ -107,9 +152,8 @@ impl<S: Default> KeyTable<S> {
         if self.tail == NIL {
             self.tail = i;
         }
-        let hash = self.hasher.hash_one(key);
         let (slots, hasher) = (&self.slots, &self.hasher);
-        self.index.insert_unique(hash, i, |&j| hasher.hash_one(&*slots[j as usize].key));
+        self.index.insert_unique(key.hash, i, |&j| hasher.key(&slots[j as usize].key).hash);
         self.len += 1;
         self.peak = self.peak.max(self.len);
         (i, true)
@@ -156,7 +200,7 @@ impl<S: Default> KeyTable<S> {
     pub fn remove(&mut self, i: u32) {
         debug_assert!(self.slots[i as usize].live);
         self.unlink(i);
-        let hash = self.hasher.hash_one(&*self.slots[i as usize].key);
+        let hash = self.hasher.key(&self.slots[i as usize].key).hash;
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
             entry.remove();
         }
@@ -228,22 +272,22 @@ mod tests {
     #[test]
     fn evicts_least_recently_seen_and_expires_in_order() {
         let mut t: KeyTable<u32> = KeyTable::new(3);
-        t.touch_or_insert("a", 1);
-        t.touch_or_insert("b", 2);
-        t.touch_or_insert("c", 3);
-        t.touch_or_insert("a", 4); // a is now the most recent
-        let (_, new) = t.touch_or_insert("d", 5); // evicts b
+        t.touch_or_insert(t.key("a"), 1);
+        t.touch_or_insert(t.key("b"), 2);
+        t.touch_or_insert(t.key("c"), 3);
+        t.touch_or_insert(t.key("a"), 4); // a is now the most recent
+        let (_, new) = t.touch_or_insert(t.key("d"), 5); // evicts b
         assert!(new);
         assert_eq!(t.evictions, 1);
-        assert!(t.find("b").is_none());
+        assert!(t.find(t.key("b")).is_none());
         let order: Vec<&str> = t.iter_recent().map(|i| t.slot(i).key()).collect();
         assert_eq!(order, ["d", "a", "c"]);
         assert_eq!(t.expire(4), 2); // c (3) and a (4)
         assert_eq!(t.len(), 1);
-        assert!(t.find("d").is_some());
+        assert!(t.find(t.key("d")).is_some());
         assert_eq!(t.peak, 3);
         // A reused slot is found under its new key only.
-        t.touch_or_insert("e", 6);
-        assert!(t.find("a").is_none() && t.find("e").is_some());
+        t.touch_or_insert(t.key("e"), 6);
+        assert!(t.find(t.key("a")).is_none() && t.find(t.key("e")).is_some());
     }
 }

@@ -8,7 +8,7 @@
 //! earliest end.
 
 use super::alerts::Fire;
-use crate::keytable::KeyTable;
+use crate::keytable::{Key, KeyHasher, KeyTable};
 use crate::rule::BaselineSpec;
 use crate::template::Facts;
 use apiwatch_core::time::{hour_of_day, HOUR_MS};
@@ -96,9 +96,9 @@ pub(crate) struct BaselineRuntime {
 }
 
 impl BaselineRuntime {
-    pub fn new(max_keys: usize) -> BaselineRuntime {
+    pub fn new(max_keys: usize, hasher: KeyHasher) -> BaselineRuntime {
         BaselineRuntime {
-            table: KeyTable::new(max_keys),
+            table: KeyTable::with_hasher(max_keys, hasher),
             pending: Vec::new(),
             next_close_ms: i64::MAX,
         }
@@ -109,7 +109,7 @@ impl BaselineRuntime {
     pub fn on_event(
         &mut self,
         spec: &BaselineSpec,
-        key: &str,
+        key: Key<'_>,
         ev: &Event,
         value: f64,
     ) -> Option<(Fire, i64)> {

@@ -6,7 +6,7 @@
 //! once.
 
 use super::alerts::{Fire, Outcome};
-use crate::keytable::KeyTable;
+use crate::keytable::{Key, KeyTable};
 use crate::template::{capture_text, Facts};
 use apiwatch_core::Value;
 
@@ -22,7 +22,7 @@ pub(crate) struct NewValueState {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn new_value(
     table: &mut KeyTable<NewValueState>,
-    key: &str,
+    key: Key<'_>,
     t: i64,
     value: Value<'_>,
     value_hash: u64,

@@ -11,7 +11,7 @@ use super::alerts::{Fire, Outcome};
 use super::window::Stamps;
 use crate::condition::EvalCache;
 use crate::injection::InjectionDetector;
-use crate::keytable::KeyTable;
+use crate::keytable::{Key, KeyTable};
 use crate::rule::Step;
 use apiwatch_core::Event;
 
@@ -34,7 +34,7 @@ pub(crate) struct SequenceState {
 
 pub(crate) fn sequence(
     table: &mut KeyTable<SequenceState>,
-    key: &str,
+    key: Key<'_>,
     ev: &Event,
     steps: &[Step],
     within_ms: i64,

@@ -2,7 +2,7 @@
 //! (with `concurrent_window`) two countries within that window.
 
 use super::alerts::{Fire, Outcome};
-use crate::keytable::KeyTable;
+use crate::keytable::{Key, KeyTable};
 use crate::template::Facts;
 use apiwatch_core::Event;
 
@@ -51,7 +51,7 @@ pub(crate) struct VelocityState {
 
 pub(crate) fn velocity(
     table: &mut KeyTable<VelocityState>,
-    key: &str,
+    key: Key<'_>,
     ev: &Event,
     max_speed_kmh: f64,
     min_distance_km: f64,

@@ -5,7 +5,7 @@
 //! time, so a late event is judged against the window its actor has already reached.
 
 use super::alerts::{Fire, Outcome};
-use crate::keytable::KeyTable;
+use crate::keytable::{Key, KeyTable};
 use crate::template::Facts;
 use apiwatch_core::Event;
 use std::collections::VecDeque;
@@ -114,7 +114,7 @@ pub(crate) struct ThresholdState {
 
 pub(crate) fn threshold(
     table: &mut KeyTable<ThresholdState>,
-    key: &str,
+    key: Key<'_>,
     ev: &Event,
     window_ms: i64,
     min_count: u32,
@@ -159,7 +159,7 @@ pub(crate) struct DistinctState {
 
 pub(crate) fn distinct(
     table: &mut KeyTable<DistinctState>,
-    key: &str,
+    key: Key<'_>,
     ev: &Event,
     value_hash: u64,
     window_ms: i64,
@@ -249,7 +249,7 @@ pub(crate) struct RatioState {
 
 pub(crate) fn ratio(
     table: &mut KeyTable<RatioState>,
-    key: &str,
+    key: Key<'_>,
     t: i64,
     matched: bool,
     window_ms: i64,

@@ -1,0 +1,373 @@
+//! The gate: cheap conditions every rule of a shard needs, answered once per event.
+//!
+//! Most events concern few rules: a rule on failed logins has nothing to do with an nginx
+//! line without `event.action`, one on 404s nothing with a 200. At load time each rule's
+//! filter and group_by yield necessary conditions on single fields: the field is present, or
+//! a cheap test on it (a status code list, a method, a range) holds, or does not. The shard's
+//! distinct tests of this kind (its atoms, at most [`ATOMS_MAX`]) are run once per event, each
+//! field read once, into a bit mask; a rule whose requirements the mask does not meet is not
+//! visited. The tests a rule's filter holds as top-level entries are left out of the filter
+//! the rule then runs, as the mask has answered them.
+//!
+//! Soundness: a requirement is derived only where the condition cannot hold without it (an
+//! entry of a conjunction, or one of the alternatives of an `any`, each with its own
+//! requirements), and an atom is the very test of the filter, run by the same code on the
+//! same value. Conditions are pure functions of the event, so answering some of them earlier,
+//! or once for several rules, changes no result.
+
+use crate::condition::{all_of, Cond, EvalCache, Test};
+use crate::injection::InjectionDetector;
+use apiwatch_core::{EventData, Field};
+
+/// Atoms per shard: the bits of the mask. Tests beyond stay in the rules' filters.
+pub(super) const ATOMS_MAX: usize = 64;
+
+/// Alternatives of one `any` holding above this many make no requirement (each costs a test
+/// per event for the rule).
+const ALTERNATIVES_MAX: usize = 8;
+
+/// The shard's atoms, grouped by field so that each field is read once per event.
+#[derive(Default)]
+pub(super) struct Atoms {
+    /// Each field with its tests and their bits.
+    by_field: Vec<(Field, Vec<(u32, Test)>)>,
+    count: usize,
+}
+
+impl Atoms {
+    /// The bit of the test `t` on `f`, shared with any rule using the same test; `None` when
+    /// every bit is taken.
+    fn bit(&mut self, f: &Field, t: &Test) -> Option<u64> {
+        debug_assert!(t.is_cheap());
+        let i = match self.by_field.iter().position(|(g, _)| g == f) {
+            Some(i) => i,
+            None => {
+                if self.count >= ATOMS_MAX {
+                    return None;
+                }
+                self.by_field.push((f.clone(), Vec::new()));
+                self.by_field.len() - 1
+            }
+        };
+        let tests = &mut self.by_field[i].1;
+        if let Some((bit, _)) = tests.iter().find(|(_, u)| u.same_as(t)) {
+            return Some(1 << bit);
+        }
+        if self.count >= ATOMS_MAX {
+            return None;
+        }
+        let bit = u32::try_from(self.count).expect("fewer than 64 atoms");
+        self.count += 1;
+        tests.push((bit, t.clone()));
+        Some(1 << bit)
+    }
+
+    /// The bit of a test already registered.
+    fn find(&self, f: &Field, t: &Test) -> Option<u64> {
+        let (_, tests) = self.by_field.iter().find(|(g, _)| g == f)?;
+        tests.iter().find(|(_, u)| u.same_as(t)).map(|(bit, _)| 1 << bit)
+    }
+
+    fn presence(&mut self, f: &Field) -> Option<u64> {
+        self.bit(f, &Test::Exists(true))
+    }
+
+    /// The event's mask: bit `b` set when atom `b` holds.
+    #[inline]
+    pub fn eval(&self, ev: &EventData, det: &InjectionDetector, cache: &mut EvalCache) -> u64 {
+        let mut mask = 0u64;
+        for (f, tests) in &self.by_field {
+            let v = ev.get(f);
+            for (bit, t) in tests {
+                if t.eval(f, v, det, cache) {
+                    mask |= 1 << bit;
+                }
+            }
+        }
+        mask
+    }
+}
+
+/// Atoms that must hold (`all`) and atoms that must not (`none`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Req {
+    all: u64,
+    none: u64,
+}
+
+impl Req {
+    #[inline]
+    fn admits(self, mask: u64) -> bool {
+        mask & self.all == self.all && mask & self.none == 0
+    }
+
+    fn is_empty(self) -> bool {
+        self.all == 0 && self.none == 0
+    }
+}
+
+/// What one rule needs of an event's mask.
+#[derive(Debug, Default)]
+pub(super) struct Gate {
+    req: Req,
+    /// One list per `any` of the filter's conjunction: at least one alternative must be met.
+    any: Option<Box<[Box<[Req]>]>>,
+}
+
+impl Gate {
+    /// Whether an event with this mask may pass the rule's filter and have its key.
+    #[inline]
+    pub fn admits(&self, mask: u64) -> bool {
+        self.req.admits(mask)
+            && self
+                .any
+                .as_deref()
+                .is_none_or(|groups| groups.iter().all(|alts| alts.iter().any(|r| r.admits(mask))))
+    }
+}
+
+/// Derives a rule's gate from its filter and group_by, registering atoms; returns the gate and
+/// the filter left to run once the gate has admitted an event.
+pub(super) fn compile(filter: &Cond, group_by: &[Field], atoms: &mut Atoms) -> (Gate, Cond) {
+    let mut req = Req::default();
+    for f in group_by {
+        // A key needs every group_by value.
+        if let Some(b) = atoms.presence(f) {
+            req.all |= b;
+        }
+    }
+    let mut groups = Vec::new();
+    necessary(filter, atoms, &mut req, Some(&mut groups));
+    let conjuncts: Vec<Cond> = match filter {
+        Cond::All(cs) => cs.clone(),
+        other => vec![other.clone()],
+    };
+    // A conjunct answered by an atom the gate requires needs no second evaluation.
+    let rest = conjuncts.into_iter().filter(|c| !answered(c, atoms, req)).collect();
+    let gate = Gate { req, any: (!groups.is_empty()).then(|| groups.into_boxed_slice()) };
+    (gate, all_of(rest))
+}
+
+/// Whether the gate's requirement `req` alone decides `c`.
+fn answered(c: &Cond, atoms: &Atoms, req: Req) -> bool {
+    match c {
+        Cond::Field(f, t) | Cond::Shared(_, f, t) if t.is_cheap() => {
+            atoms.find(f, t).is_some_and(|b| req.all & b != 0)
+        }
+        Cond::Not(inner) => match &**inner {
+            Cond::Field(f, t) | Cond::Shared(_, f, t) if t.is_cheap() => {
+                atoms.find(f, t).is_some_and(|b| req.none & b != 0)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Adds to `req` what must hold for `c` to hold. `groups`: where an `any` of the conjunction
+/// puts its alternatives (`None` inside an alternative, where only plain requirements count).
+fn necessary(c: &Cond, atoms: &mut Atoms, req: &mut Req, groups: Option<&mut Vec<Box<[Req]>>>) {
+    match c {
+        Cond::Field(f, t) | Cond::Shared(_, f, t) => {
+            let bit = if t.is_cheap() { atoms.bit(f, t) } else { None };
+            match bit {
+                Some(b) => req.all |= b,
+                None if t.needs_presence() => {
+                    if let Some(b) = atoms.presence(f) {
+                        req.all |= b;
+                    }
+                }
+                None => {}
+            }
+        }
+        Cond::Not(inner) => {
+            if let Cond::Field(f, t) | Cond::Shared(_, f, t) = &**inner {
+                if t.is_cheap() {
+                    if let Some(b) = atoms.bit(f, t) {
+                        req.none |= b;
+                    }
+                }
+            }
+        }
+        Cond::All(cs) => match groups {
+            Some(groups) => {
+                for c in cs {
+                    necessary(c, atoms, req, Some(groups));
+                }
+            }
+            None => cs.iter().for_each(|c| necessary(c, atoms, req, None)),
+        },
+        Cond::Any(cs) => {
+            let Some(groups) = groups else { return };
+            if cs.len() > ALTERNATIVES_MAX {
+                return;
+            }
+            let mut alts = Vec::with_capacity(cs.len());
+            for c in cs {
+                let mut r = Req::default();
+                necessary(c, atoms, &mut r, None);
+                if r.is_empty() {
+                    // An alternative that needs nothing: the `any` needs nothing.
+                    return;
+                }
+                alts.push(r);
+            }
+            if let [only] = alts[..] {
+                req.all |= only.all;
+                req.none |= only.none;
+            } else {
+                groups.push(alts.into_boxed_slice());
+            }
+        }
+        Cond::True | Cond::RequestAttack(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::RuleSet;
+    use apiwatch_core::{Outcome, UaClass};
+
+    /// Rules whose filters use every shape the gate reads: lists, ranges, negations, absence,
+    /// alternatives (nested too), list fields, headers and labels, string matchers on numbers.
+    const RULES: &str = r#"
+- {id: t-status, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {http.response.status_code: [401, 403], http.request.method: POST}}
+- {id: t-range-not, title: t, severity: low, owasp: API1:2023, kind: match, group_by: [user.name],
+   where: {http.response.status_code: {gte: 400, lt: 500, not: {equals: 404}}, not: {event.outcome: failure}}}
+- {id: t-absent, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {user.name: {exists: false}, http.route: {contains: ["{"]}}}
+- {id: t-any, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {any: [{event.action: [login, logon], event.outcome: failure},
+                 {http.request.method: POST, url.path: {regex: '/login$'}},
+                 {any: [{http.response.status_code: 500}, {user.roles: admin}]}]}}
+- {id: t-any-open, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {any: [{http.response.status_code: 200}, {not: {http.request.method: GET}}]}}
+- {id: t-not-all, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {not: {http.request.method: GET, http.response.status_code: 200}}}
+- {id: t-roles, title: t, severity: low, owasp: API1:2023, kind: match, group_by: [user.name, http.route],
+   where: {user.roles: [admin, root], http.response.status_code: {not: {gte: 500}}}}
+- {id: t-header, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {http.request.headers.x-tenant: [a, b], labels.env: {iequals: PROD}}}
+- {id: t-text-on-int, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {http.response.status_code: {iequals: ["404"]}, source.ip: {cidr: [10.0.0.0/8]}}}
+- {id: t-attack, title: t, severity: low, owasp: API1:2023, kind: match,
+   where: {request: {attack: [sqli]}, http.response.status_code: 200, not: {user_agent.class: monitor}}}
+- {id: t-none, title: t, severity: low, owasp: API1:2023, kind: match, group_by: [source.network]}
+"#;
+
+    /// A small deterministic generator (xorshift), so that failures reproduce.
+    struct Gen(u64);
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[(self.next() % items.len() as u64) as usize]
+        }
+        fn maybe(&mut self, items: &[&str]) -> Option<String> {
+            (!self.next().is_multiple_of(4)).then(|| self.pick(items).to_string())
+        }
+    }
+
+    fn event(g: &mut Gen) -> EventData {
+        let mut ev = EventData {
+            timestamp_ms: 1_700_000_000_000,
+            source_ip: g
+                .maybe(&["10.1.2.3", "192.0.2.7", "2001:db8::1"])
+                .map(|s| s.parse().unwrap()),
+            user_name: g.maybe(&["alice", "bob", ""]),
+            user_roles: match g.next() % 3 {
+                0 => Vec::new(),
+                1 => vec!["admin".into()],
+                _ => vec!["user".into(), "root".into()],
+            },
+            http_method: g.maybe(&["GET", "POST", "HEAD", "get"]),
+            url_path: g.maybe(&["/login", "/api/v1/users/7", "/x?id=1' OR '1'='1"]),
+            url_query: g.maybe(&["id=1' union select password from users--", "page=2"]),
+            http_route: g.maybe(&["/api/v1/users/{id}", "/login"]),
+            status_code: [None, Some(200), Some(401), Some(403), Some(404), Some(500), Some(503)]
+                [(g.next() % 7) as usize],
+            event_action: g.maybe(&["login", "logon", "logout"]),
+            event_outcome: *g.pick(&[None, Some(Outcome::Failure), Some(Outcome::Success)]),
+            user_agent_class: *g.pick(&[None, Some(UaClass::Monitor), Some(UaClass::Browser)]),
+            ..Default::default()
+        };
+        if g.next().is_multiple_of(2) {
+            ev.headers.push(("x-tenant".into(), g.pick(&["a", "c"]).to_string()));
+        }
+        if g.next().is_multiple_of(2) {
+            ev.labels.push(("env".into(), g.pick(&["prod", "Prod", "dev"]).to_string()));
+        }
+        ev
+    }
+
+    /// The gate and the remaining filter decide exactly as the whole filter does, for the
+    /// test rules and the built-in pack, on varied events.
+    #[test]
+    fn gate_and_rest_agree_with_the_filter() {
+        let own = RuleSet::from_sources(&[("t.yaml".into(), RULES.into())]).expect("rules load");
+        for set in [own, RuleSet::builtin()] {
+            let rules = &set.inner.rules;
+            let det = &set.inner.detector;
+            let mut atoms = Atoms::default();
+            let compiled: Vec<(Gate, Cond)> =
+                rules.iter().map(|r| compile(&r.filter, &r.group_by, &mut atoms)).collect();
+            let mut cache = EvalCache::default();
+            let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+            let (mut admitted, mut refused) = (0, 0);
+            for _ in 0..3_000 {
+                let ev = event(&mut g);
+                cache.next_event();
+                let mask = atoms.eval(&ev, det, &mut cache);
+                for (rule, (gate, rest)) in rules.iter().zip(&compiled) {
+                    let keyed = rule.group_by.iter().all(|f| !ev.get(f).is_absent());
+                    let whole = keyed && rule.filter.eval(&ev, det, &mut cache);
+                    let admits = gate.admits(mask);
+                    let gated = keyed && admits && rest.eval(&ev, det, &mut cache);
+                    assert_eq!(gated, whole, "rule {} on {ev:?}", rule.info.id);
+                    if admits {
+                        admitted += 1;
+                    } else {
+                        refused += 1;
+                    }
+                }
+            }
+            // Both ways are exercised.
+            assert!(admitted > 1_000 && refused > 1_000, "{admitted} {refused}");
+        }
+    }
+
+    #[test]
+    fn answered_tests_leave_the_filter() {
+        let set = RuleSet::from_sources(&[("t.yaml".into(), RULES.into())]).expect("rules load");
+        let mut atoms = Atoms::default();
+        let rest: Vec<Cond> =
+            set.inner.rules.iter().map(|r| compile(&r.filter, &r.group_by, &mut atoms).1).collect();
+        // t-status: both tests answered by the gate.
+        assert!(matches!(rest[0], Cond::True), "{:?}", rest[0]);
+        // t-absent: the absence is answered, the substring test stays.
+        assert!(matches!(rest[2], Cond::Shared(_, Field::HttpRoute, _)), "{:?}", rest[2]);
+        // t-any: alternatives are required of the mask but still evaluated.
+        assert!(matches!(rest[3], Cond::Any(_)), "{:?}", rest[3]);
+    }
+
+    #[test]
+    fn atoms_are_shared_and_bounded() {
+        let mut atoms = Atoms::default();
+        let a = atoms.bit(&Field::StatusCode, &Test::Range(500, 599));
+        let b = atoms.bit(&Field::StatusCode, &Test::Range(500, 599));
+        assert_eq!(a, b);
+        assert_ne!(a, atoms.bit(&Field::StatusCode, &Test::Range(400, 499)));
+        for i in 0..ATOMS_MAX as i64 {
+            atoms.bit(&Field::StatusCode, &Test::Range(i, i));
+        }
+        assert_eq!(atoms.count, ATOMS_MAX);
+        assert_eq!(atoms.bit(&Field::UrlPath, &Test::Exists(true)), None);
+        assert_eq!(atoms.bit(&Field::StatusCode, &Test::Range(500, 599)), a);
+    }
+}
