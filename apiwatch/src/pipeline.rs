@@ -9,7 +9,7 @@
 use crate::input::{self, Chunk, Chunker, InputSpec};
 use apiwatch_core::redact::Redactor;
 use apiwatch_core::{Alert, Event};
-use apiwatch_detect::{Engine, EngineStats, Limits, RuleSet};
+use apiwatch_detect::{Engine, EngineStats, Limits, Prescan, Prescanner, RuleSet};
 use apiwatch_enrich::Enricher;
 use apiwatch_parse::{DecodeError, Decoder, LINE_BYTES_MAX};
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -48,9 +48,23 @@ pub struct PreparedInput {
 /// What decoding one chunk produced.
 struct Decoded {
     events: Vec<Event>,
+    /// Each event's request scan, in the order of `events`.
+    prescans: Vec<Prescan>,
     lines: u64,
     unparsed: Vec<(u64, String)>,
     unparsed_count: u64,
+}
+
+/// Events on their way to the detection shards, with their request scans.
+struct Batch {
+    events: Vec<Event>,
+    prescans: Vec<Prescan>,
+}
+
+impl Batch {
+    fn with_capacity(n: usize) -> Batch {
+        Batch { events: Vec::with_capacity(n), prescans: Vec::with_capacity(n) }
+    }
 }
 
 /// Per-input results for the summary.
@@ -105,11 +119,13 @@ fn decode_chunk(
     decoder: &dyn Decoder,
     enrich: &mut apiwatch_enrich::EnrichWorker,
     redactor: &Redactor,
+    prescanner: &mut Prescanner,
 ) -> Decoded {
+    let reserved =
+        memchr::memchr_iter(b'\n', &chunk.data).count().clamp(1, CHUNK_EVENTS_RESERVED_MAX);
     let mut out = Decoded {
-        events: Vec::with_capacity(
-            memchr::memchr_iter(b'\n', &chunk.data).count().clamp(1, CHUNK_EVENTS_RESERVED_MAX),
-        ),
+        events: Vec::with_capacity(reserved),
+        prescans: Vec::with_capacity(reserved),
         lines: 0,
         unparsed: Vec::new(),
         unparsed_count: 0,
@@ -138,6 +154,8 @@ fn decode_chunk(
                 data.origin = apiwatch_core::Origin { input: input_index, line: n };
                 enrich.enrich(&mut data);
                 redactor.redact_into(data, &mut out.events);
+                let ev = out.events.last().expect("just pushed");
+                out.prescans.push(prescanner.scan(ev));
             }
             Err(e) => fail(&mut out, n, describe(&e)),
         }
@@ -155,6 +173,8 @@ struct InputStream {
     receivers: Vec<Receiver<Decoded>>,
     next_worker: usize,
     current: VecDeque<Event>,
+    /// The request scans of `current`, in step with it.
+    current_prescans: VecDeque<Prescan>,
     done: bool,
     report: InputReport,
 }
@@ -174,6 +194,7 @@ impl InputStream {
                         }
                     }
                     self.current = d.events.into();
+                    self.current_prescans = d.prescans.into();
                 }
                 // Chunks go to workers in strict rotation, so the first closed channel in
                 // rotation order means there are no more chunks.
@@ -207,11 +228,18 @@ pub fn run(
                 let decoder = Arc::clone(&prepared.decoder);
                 let mut enrich = settings.enricher.worker();
                 let redactor = settings.redactor.clone();
+                let mut prescanner = Prescanner::new(Arc::clone(&settings.rules));
                 let index = prepared.spec.index;
                 scope.spawn(move || {
                     for chunk in crx {
-                        let d =
-                            decode_chunk(&chunk, index, decoder.as_ref(), &mut enrich, &redactor);
+                        let d = decode_chunk(
+                            &chunk,
+                            index,
+                            decoder.as_ref(),
+                            &mut enrich,
+                            &redactor,
+                            &mut prescanner,
+                        );
                         if dtx.send(d).is_err() {
                             return;
                         }
@@ -255,6 +283,7 @@ pub fn run(
                 receivers,
                 next_worker: 0,
                 current: VecDeque::new(),
+                current_prescans: VecDeque::new(),
                 done: false,
                 report: InputReport {
                     display: prepared.spec.display.clone(),
@@ -269,7 +298,7 @@ pub fn run(
         let mut shard_senders = Vec::new();
         let mut shard_handles = Vec::new();
         for shard in 0..settings.shards.max(1) {
-            let (tx, rx) = bounded::<Arc<Vec<Event>>>(SHARD_QUEUE_BATCHES);
+            let (tx, rx) = bounded::<Arc<Batch>>(SHARD_QUEUE_BATCHES);
             shard_senders.push(tx);
             let rules = Arc::clone(&settings.rules);
             let limits = settings.limits.clone();
@@ -278,8 +307,8 @@ pub fn run(
                 let mut engine = Engine::new(rules, limits, shard, count);
                 let mut alerts = Vec::new();
                 for batch in rx {
-                    for ev in batch.iter() {
-                        engine.process(ev, &mut alerts);
+                    for (ev, &pre) in batch.events.iter().zip(&batch.prescans) {
+                        engine.process_prescanned(ev, pre, &mut alerts);
                     }
                 }
                 engine.finish(&mut alerts);
@@ -288,17 +317,17 @@ pub fn run(
         }
 
         // Merge by event time.
-        let mut batch = Vec::with_capacity(BATCH_EVENTS);
+        let mut batch = Batch::with_capacity(BATCH_EVENTS);
         let mut total = 0u64;
-        let send_all = |b: Vec<Event>| {
+        let send_all = |b: Batch| {
             let b = Arc::new(b);
             for tx in &shard_senders {
                 // A shard only stops early if it panicked; the join below reports that.
                 let _ = tx.send(Arc::clone(&b));
             }
         };
-        let flush = |batch: &mut Vec<Event>| {
-            send_all(std::mem::replace(batch, Vec::with_capacity(BATCH_EVENTS)));
+        let flush = |batch: &mut Batch| {
+            send_all(std::mem::replace(batch, Batch::with_capacity(BATCH_EVENTS)));
         };
         if let [only] = streams.as_mut_slice() {
             // One input: its events are already in order (line order), so each decoded chunk
@@ -309,9 +338,10 @@ pub fn run(
                     break;
                 }
                 let events = Vec::from(std::mem::take(&mut only.current));
+                let prescans = Vec::from(std::mem::take(&mut only.current_prescans));
                 only.report.note_events(&events);
                 total += events.len() as u64;
-                send_all(events);
+                send_all(Batch { events, prescans });
                 events_done.store(total, Ordering::Relaxed);
             }
         }
@@ -328,15 +358,17 @@ pub fn run(
             let Some((i, _)) = best else { break };
             let s = &mut streams[i];
             let ev = s.current.pop_front().expect("head exists");
+            let pre = s.current_prescans.pop_front().expect("one scan per event");
             s.report.note_events(std::slice::from_ref(&ev));
-            batch.push(ev);
+            batch.events.push(ev);
+            batch.prescans.push(pre);
             total += 1;
-            if batch.len() == BATCH_EVENTS {
+            if batch.events.len() == BATCH_EVENTS {
                 flush(&mut batch);
                 events_done.store(total, Ordering::Relaxed);
             }
         }
-        if !batch.is_empty() {
+        if !batch.events.is_empty() {
             flush(&mut batch);
         }
         events_done.store(total, Ordering::Relaxed);

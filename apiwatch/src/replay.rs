@@ -204,9 +204,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
     });
 
     let threads = plan.threads;
-    // With the per-value memos, detecting costs less than decoding (measured on 2 cores:
-    // 2 decoders + 1 shard beat 2 + 2 by ~10%, each shard paying its own per-event presence
-    // checks and request scans): half as many shards as decoders.
+    // Decoders also run the request scans, so a shard's share of the work per event is about
+    // half (measured on 2 cores: one shard takes ~50% of the CPU time, each of the 2 decoders
+    // ~21%; a second shard adds ~10% of total CPU, as each pays its own per-event checks):
+    // half as many shards as decoders.
     let shards = (threads / 2).max(1);
     let rules = Arc::new(plan.rules);
     let settings = RunSettings {

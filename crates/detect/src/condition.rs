@@ -88,6 +88,11 @@ pub(crate) struct EvalCache {
 }
 
 impl EvalCache {
+    /// Takes the current event's request scan as done: `scanned` looked for, `found` found.
+    pub fn set_request_scan(&mut self, scanned: AttackSet, found: AttackSet) {
+        self.request = (scanned, found);
+    }
+
     /// Forgets the previous event's injection results.
     pub fn next_event(&mut self) {
         self.request = (AttackSet::EMPTY, AttackSet::EMPTY);

@@ -27,7 +27,7 @@ mod yaml;
 pub mod injection;
 pub mod pack;
 
-pub use engine::{Engine, EngineStats, Limits, RuleStats};
+pub use engine::{Engine, EngineStats, Limits, Prescan, Prescanner, RuleStats};
 pub use error::{LoadErrors, RuleError};
 pub use rule::{RuleInfo, RuleSet, KINDS};
 pub use testing::{run_rule_tests, CaseResult, RuleTestReport, RuleTestResult};

@@ -1,7 +1,9 @@
 //! Shared pieces of the JSON decoders: checking and parsing a line with sonic-rs into
 //! borrowed values ([`value`]), a walker that flattens nested and dotted keys into paths
 //! ([`walk`]), the conversions from JSON values to event fields ([`fields`]) and the text
-//! formats found inside values: URLs, request lines, CLF times ([`text`]).
+//! formats found inside values: URLs, request lines, CLF times ([`text`]). Decoders that read
+//! a few members of long lines read them first with a fast reader ([`scan`]) and fall back to
+//! the full parser on anything it does not read with certainty.
 //!
 //! Errors built here name the field and never carry a value: sonic-rs's own error messages
 //! quote the input around the error, so they are mapped to fixed reasons and never shown.
@@ -9,11 +11,13 @@
 #[cfg(test)]
 mod decoder_tests;
 mod fields;
+mod scan;
 mod text;
 mod value;
 mod walk;
 
 pub(crate) use fields::{header_name, set_field, strip_http_prefix, GeoParts};
+pub(crate) use scan::{Bail, Fast, Scanner};
 pub(crate) use text::{
     domain_of_host, parse_clf_ms, percent_encode_component, split_request_line, split_target,
     split_url, UrlParts,

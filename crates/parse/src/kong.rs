@@ -9,11 +9,15 @@
 //!
 //! The line is read in one pass straight into the event (no intermediate structure): Kong
 //! lines are about 2 KiB, most of it members that are only skipped (tries, response headers,
-//! timeouts), and the decoder is meant to keep up with a busy gateway on one core.
+//! timeouts), and the decoder is meant to keep up with a busy gateway on one core. A fast
+//! reader skips those members without parsing them; a line it cannot read with certainty
+//! (malformed, a value of the wrong type, `\u` escapes) is read again by the full parser,
+//! which reports the error.
 
 use crate::json_util::{
-    checked_text, domain_of_host, percent_encode_component, run_seed, split_target, split_url,
-    syntax_error, CowStr, HeaderMap, Nested, Pairs, Scalar, Skip, Unfit,
+    checked_text, domain_of_host, header_name, percent_encode_component, run_seed, split_target,
+    split_url, syntax_error, Bail, CowStr, Fast, HeaderMap, Nested, Pairs, Scalar, Scanner, Skip,
+    Unfit,
 };
 use crate::{DecodeError, Decoder};
 use apiwatch_core::EventData;
@@ -43,13 +47,34 @@ impl Decoder for KongDecoder {
     fn decode(&self, line: &[u8]) -> Result<EventData, DecodeError> {
         let text = checked_text(line)?;
         let mut log = KongLog::default();
-        let parsed = run_seed(text, Section { log: &mut log, kind: Kind::Top });
-        if let Some(e) = log.failure.take() {
-            return Err(e);
+        match read_fast(text, &mut log) {
+            Ok(()) => log.finish(),
+            // Malformed or unusual: the full parser gives the exact value or error.
+            Err(Bail) => read_full(text)?.finish(),
         }
-        parsed.map_err(|e| syntax_error(&e))?;
-        log.finish()
     }
+}
+
+/// Reads a line with the fast reader, which skips unused members (most of a Kong line)
+/// without parsing them. Gives up on anything the full parser must judge, including every
+/// value that does not fit its field.
+fn read_fast<'de>(text: &'de str, log: &mut KongLog<'de>) -> Fast<()> {
+    let mut sc = Scanner::new(text)?;
+    sc.begin_object()?;
+    log.fast_members(&mut sc, Kind::Top)?;
+    sc.end()
+}
+
+/// Reads a line with sonic-rs's parser, reporting the first value that does not fit, or
+/// where the JSON is wrong.
+fn read_full(text: &str) -> Result<KongLog<'_>, DecodeError> {
+    let mut log = KongLog::default();
+    let parsed = run_seed(text, Section { log: &mut log, kind: Kind::Top });
+    if let Some(e) = log.failure.take() {
+        return Err(e);
+    }
+    parsed.map_err(|e| syntax_error(&e))?;
+    Ok(log)
 }
 
 /// What has been read of one line. Members that decide between each other (the URI and the
@@ -177,120 +202,241 @@ impl<'de> Visitor<'de> for Section<'_, 'de> {
     }
 }
 
+/// Where the value of a member goes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
+    Section(Kind),
+    Value(Field),
+    Headers,
+    /// `request.querystring`: used only when the URI has no query.
+    Querystring,
+    /// `route.paths`: used only when the route has no name.
+    RoutePaths,
+    Skip,
+}
+
+/// The single values read from a Kong line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Field {
+    StartedAt,
+    ClientIp,
+    Workspace,
+    Method,
+    Uri,
+    Url,
+    RequestSize,
+    RequestId,
+    Status,
+    ResponseSize,
+    RequestLatency,
+    RouteName,
+    ServiceName,
+    ConsumerId,
+    ConsumerUsername,
+    ConsumerCustomId,
+    EntityId,
+}
+
+/// Where the member `key` of the object `kind` goes; members not listed are skipped.
+fn slot(kind: Kind, key: &str) -> Slot {
+    match (kind, key) {
+        (Kind::Top, "request") => Slot::Section(Kind::Request),
+        (Kind::Top, "response") => Slot::Section(Kind::Response),
+        (Kind::Top, "latencies") => Slot::Section(Kind::Latencies),
+        (Kind::Top, "route") => Slot::Section(Kind::Route),
+        (Kind::Top, "service") => Slot::Section(Kind::Service),
+        (Kind::Top, "consumer") => Slot::Section(Kind::Consumer),
+        (Kind::Top, "authenticated_entity") => Slot::Section(Kind::Entity),
+        (Kind::Top, "started_at") => Slot::Value(Field::StartedAt),
+        (Kind::Top, "client_ip") => Slot::Value(Field::ClientIp),
+        (Kind::Top, "workspace_name") => Slot::Value(Field::Workspace),
+        (Kind::Request, "method") => Slot::Value(Field::Method),
+        (Kind::Request, "uri") => Slot::Value(Field::Uri),
+        (Kind::Request, "url") => Slot::Value(Field::Url),
+        (Kind::Request, "querystring") => Slot::Querystring,
+        (Kind::Request, "size") => Slot::Value(Field::RequestSize),
+        (Kind::Request, "headers") => Slot::Headers,
+        (Kind::Request, "id") => Slot::Value(Field::RequestId),
+        (Kind::Response, "status") => Slot::Value(Field::Status),
+        (Kind::Response, "size") => Slot::Value(Field::ResponseSize),
+        (Kind::Latencies, "request") => Slot::Value(Field::RequestLatency),
+        (Kind::Route, "name") => Slot::Value(Field::RouteName),
+        (Kind::Route, "paths") => Slot::RoutePaths,
+        (Kind::Service, "name") => Slot::Value(Field::ServiceName),
+        (Kind::Consumer, "id") => Slot::Value(Field::ConsumerId),
+        (Kind::Consumer, "username") => Slot::Value(Field::ConsumerUsername),
+        (Kind::Consumer, "custom_id") => Slot::Value(Field::ConsumerCustomId),
+        (Kind::Entity, "id") => Slot::Value(Field::EntityId),
+        _ => Slot::Skip,
+    }
+}
+
+/// The value as one piece of text, or the field's error.
+fn text(value: Scalar<'_>, field: &'static str) -> Result<Option<String>, DecodeError> {
+    value.into_single_text().map_err(|r| DecodeError::field(field, r))
+}
+
+fn number(value: Scalar<'_>, field: &'static str) -> Result<Option<u64>, DecodeError> {
+    value.to_u64().map_err(|r| DecodeError::field(field, r))
+}
+
 impl<'de> KongLog<'de> {
     /// Records why a value does not fit and returns the error that stops parsing.
     fn fail<E: de::Error>(&mut self, field: &'static str, reason: Unfit) -> E {
-        self.failure = Some(DecodeError::field(field, reason));
-        E::custom(field)
+        self.stop(DecodeError::field(field, reason))
     }
 
-    fn text<A: MapAccess<'de>>(
-        &mut self,
-        map: &mut A,
-        field: &'static str,
-    ) -> Result<Option<String>, A::Error> {
-        let value = map.next_value::<Scalar<'de>>()?;
-        value.into_single_text().map_err(|r| self.fail(field, r))
+    fn stop<E: de::Error>(&mut self, e: DecodeError) -> E {
+        self.failure = Some(e);
+        E::custom("field")
     }
 
-    fn number<A: MapAccess<'de>>(
-        &mut self,
-        map: &mut A,
-        field: &'static str,
-    ) -> Result<Option<u64>, A::Error> {
-        let value = map.next_value::<Scalar<'de>>()?;
-        value.to_u64().map_err(|r| self.fail(field, r))
+    /// Stores one single value, converted to its field's type.
+    fn store(&mut self, field: Field, value: Scalar<'de>) -> Result<(), DecodeError> {
+        match field {
+            Field::StartedAt => {
+                self.started_at_ms = match value.to_f64() {
+                    Ok(None) => None,
+                    // Kong writes integer milliseconds; a fraction would be sub-millisecond.
+                    Ok(Some(ms)) if ms.abs() < 9.0e15 => Some(ms as i64),
+                    _ => return Err(DecodeError::field("started_at", "expected milliseconds")),
+                };
+            }
+            Field::ClientIp => {
+                self.ev.source_ip =
+                    value.to_ip().map_err(|r| DecodeError::field("client_ip", r))?;
+            }
+            Field::Workspace => self.workspace = text(value, "workspace_name")?,
+            Field::Method => self.ev.http_method = text(value, "request.method")?,
+            Field::Uri => match value {
+                Scalar::Str(uri) => {
+                    let (path, query) = split_target(&uri);
+                    self.ev.url_path = (!path.is_empty()).then(|| path.to_owned());
+                    self.ev.url_query = query.map(str::to_owned);
+                }
+                Scalar::Null => {}
+                _ => return Err(DecodeError::field("request.uri", "expected a string")),
+            },
+            Field::Url => match value {
+                Scalar::Str(url) => self.url = Some(url),
+                Scalar::Null => {}
+                _ => return Err(DecodeError::field("request.url", "expected a string")),
+            },
+            Field::RequestSize => self.ev.request_bytes = number(value, "request.size")?,
+            Field::RequestId => self.request_id = text(value, "request.id")?,
+            Field::Status => {
+                self.ev.status_code = value
+                    .to_u16("status code out of range")
+                    .map_err(|r| DecodeError::field("response.status", r))?;
+            }
+            Field::ResponseSize => self.ev.response_bytes = number(value, "response.size")?,
+            Field::RequestLatency => {
+                let ms = value.to_f64().map_err(|r| DecodeError::field("latencies.request", r))?;
+                self.ev.duration_ns = ms.and_then(ms_to_ns);
+            }
+            Field::RouteName => self.route_name = text(value, "route.name")?,
+            Field::ServiceName => self.ev.service_name = text(value, "service.name")?,
+            Field::ConsumerId => self.consumer_id = text(value, "consumer.id")?,
+            Field::ConsumerUsername => {
+                self.consumer_username = text(value, "consumer.username")?;
+            }
+            Field::ConsumerCustomId => {
+                self.consumer_custom_id = text(value, "consumer.custom_id")?;
+            }
+            Field::EntityId => {
+                self.authenticated_entity = text(value, "authenticated_entity.id")?;
+            }
+        }
+        Ok(())
     }
 
-    fn section<A: MapAccess<'de>>(&mut self, map: &mut A, kind: Kind) -> Result<(), A::Error> {
-        map.next_value_seed(Section { log: self, kind })
-    }
-
-    /// Reads the value of `key` in the object `kind`; members not listed are skipped.
+    /// Reads the value of `key` in the object `kind` with the full parser.
     fn member<A: MapAccess<'de>>(
         &mut self,
         kind: Kind,
         key: &str,
         map: &mut A,
     ) -> Result<(), A::Error> {
-        match (kind, key) {
-            (Kind::Top, "request") => self.section(map, Kind::Request)?,
-            (Kind::Top, "response") => self.section(map, Kind::Response)?,
-            (Kind::Top, "latencies") => self.section(map, Kind::Latencies)?,
-            (Kind::Top, "route") => self.section(map, Kind::Route)?,
-            (Kind::Top, "service") => self.section(map, Kind::Service)?,
-            (Kind::Top, "consumer") => self.section(map, Kind::Consumer)?,
-            (Kind::Top, "authenticated_entity") => self.section(map, Kind::Entity)?,
-            (Kind::Top, "started_at") => {
+        match slot(kind, key) {
+            Slot::Section(inner) => map.next_value_seed(Section { log: self, kind: inner })?,
+            Slot::Value(field) => {
                 let value = map.next_value::<Scalar<'de>>()?;
-                self.started_at_ms = match value.to_f64() {
-                    Ok(None) => None,
-                    // Kong writes integer milliseconds; a fraction would be sub-millisecond.
-                    Ok(Some(ms)) if ms.abs() < 9.0e15 => Some(ms as i64),
-                    _ => return Err(self.fail("started_at", "expected milliseconds")),
-                };
-            }
-            (Kind::Top, "client_ip") => {
-                let value = map.next_value::<Scalar<'de>>()?;
-                self.ev.source_ip = value.to_ip().map_err(|r| self.fail("client_ip", r))?;
-            }
-            (Kind::Top, "workspace_name") => self.workspace = self.text(map, "workspace_name")?,
-            (Kind::Request, "method") => self.ev.http_method = self.text(map, "request.method")?,
-            (Kind::Request, "uri") => {
-                let value = map.next_value::<Scalar<'de>>()?;
-                match value {
-                    Scalar::Str(uri) => {
-                        let (path, query) = split_target(&uri);
-                        self.ev.url_path = (!path.is_empty()).then(|| path.to_owned());
-                        self.ev.url_query = query.map(str::to_owned);
-                    }
-                    Scalar::Null => {}
-                    _ => return Err(self.fail("request.uri", "expected a string")),
+                if let Err(e) = self.store(field, value) {
+                    return Err(self.stop(e));
                 }
             }
-            (Kind::Request, "url") => match map.next_value::<Scalar<'de>>()? {
-                Scalar::Str(url) => self.url = Some(url),
-                Scalar::Null => {}
-                _ => return Err(self.fail("request.url", "expected a string")),
-            },
-            (Kind::Request, "querystring") => self.querystring = map.next_value()?,
-            (Kind::Request, "size") => self.ev.request_bytes = self.number(map, "request.size")?,
-            (Kind::Request, "headers") => {
+            Slot::Headers => {
                 let headers = map.next_value::<HeaderMap>()?;
                 if let Some(unfit) = headers.unfit {
                     return Err(self.fail("request.headers", unfit));
                 }
                 self.ev.headers = headers.items;
             }
-            (Kind::Request, "id") => self.request_id = self.text(map, "request.id")?,
-            (Kind::Response, "status") => {
-                let value = map.next_value::<Scalar<'de>>()?;
-                self.ev.status_code = value
-                    .to_u16("status code out of range")
-                    .map_err(|r| self.fail("response.status", r))?;
+            Slot::Querystring => self.querystring = map.next_value()?,
+            Slot::RoutePaths => self.route_paths = map.next_value()?,
+            Slot::Skip => map.next_value_seed(Skip(kind.depth() + 1))?,
+        }
+        Ok(())
+    }
+
+    /// Reads the members of the object `kind`, entered last, with the fast reader. Reads each
+    /// value as [`KongLog::member`] does; gives up on any value that does not fit.
+    fn fast_members(&mut self, sc: &mut Scanner<'de>, kind: Kind) -> Fast<()> {
+        while let Some(key) = sc.next_key()? {
+            match slot(kind, key) {
+                Slot::Section(inner) => {
+                    // A null section is an absent one; anything else but an object does not fit.
+                    if !sc.null()? {
+                        sc.begin_object()?;
+                        if inner == Kind::Request {
+                            self.has_request = true;
+                        }
+                        self.fast_members(sc, inner)?;
+                    }
+                }
+                Slot::Value(field) => {
+                    let value = sc.scalar()?;
+                    self.store(field, value).map_err(|_| Bail)?;
+                }
+                Slot::Headers => {
+                    if sc.null()? {
+                        self.ev.headers = Vec::new();
+                    } else {
+                        sc.begin_object()?;
+                        let mut items = Vec::with_capacity(8);
+                        while let Some(name) = sc.next_key()? {
+                            if let Some(value) = sc.scalar()?.into_text().map_err(|_| Bail)? {
+                                items.push((header_name(name), value));
+                            }
+                        }
+                        self.ev.headers = items;
+                    }
+                }
+                Slot::Querystring => {
+                    self.querystring = match sc.peek()? {
+                        b'n' => {
+                            sc.null()?;
+                            None
+                        }
+                        b'{' => {
+                            sc.begin_object()?;
+                            let mut args = Vec::new();
+                            while let Some(name) = sc.next_key()? {
+                                args.push((Cow::Borrowed(name), sc.scalar()?));
+                            }
+                            Some(Nested::Object(Pairs(args)))
+                        }
+                        _ => {
+                            sc.skip_value()?;
+                            Some(Nested::NotObject)
+                        }
+                    };
+                }
+                Slot::RoutePaths => {
+                    self.route_paths = if sc.null()? { None } else { Some(sc.scalar()?) };
+                }
+                Slot::Skip => sc.skip_value()?,
             }
-            (Kind::Response, "size") => {
-                self.ev.response_bytes = self.number(map, "response.size")?;
-            }
-            (Kind::Latencies, "request") => {
-                let value = map.next_value::<Scalar<'de>>()?;
-                let ms = value.to_f64().map_err(|r| self.fail("latencies.request", r))?;
-                self.ev.duration_ns = ms.and_then(ms_to_ns);
-            }
-            (Kind::Route, "name") => self.route_name = self.text(map, "route.name")?,
-            (Kind::Route, "paths") => self.route_paths = map.next_value()?,
-            (Kind::Service, "name") => self.ev.service_name = self.text(map, "service.name")?,
-            (Kind::Consumer, "id") => self.consumer_id = self.text(map, "consumer.id")?,
-            (Kind::Consumer, "username") => {
-                self.consumer_username = self.text(map, "consumer.username")?;
-            }
-            (Kind::Consumer, "custom_id") => {
-                self.consumer_custom_id = self.text(map, "consumer.custom_id")?;
-            }
-            (Kind::Entity, "id") => {
-                self.authenticated_entity = self.text(map, "authenticated_entity.id")?;
-            }
-            _ => map.next_value_seed(Skip(kind.depth() + 1))?,
         }
         Ok(())
     }
@@ -433,6 +579,197 @@ fn rebuild_query(args: Pairs<'_>) -> Result<Option<String>, Unfit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const FILE_LOG: &str = include_str!("../tests/data/json/kong/kong-file-log.ndjson");
+    const DOCS: &str = include_str!("../tests/cases/kong-docs-samples/input");
+    const EDGE: &str = include_str!("../tests/cases/kong-edge/input");
+    const DETECT: &str = include_str!("../tests/cases/kong-detect/input");
+
+    /// The line decoded by the full parser alone.
+    fn decode_full(text: &str) -> Result<EventData, DecodeError> {
+        read_full(text)?.finish()
+    }
+
+    /// The line decoded by the fast reader alone, `None` when it gives up.
+    fn decode_fast(text: &str) -> Option<Result<EventData, DecodeError>> {
+        let mut log = KongLog::default();
+        read_fast(text, &mut log).ok().map(|()| log.finish())
+    }
+
+    /// Lines that exercise every member read, with values of each shape a Kong line holds.
+    fn sample_lines() -> Vec<String> {
+        let mut lines: Vec<String> = [FILE_LOG, DOCS, EDGE, DETECT]
+            .iter()
+            .flat_map(|t| t.lines())
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        lines.push(
+            r#"{"request":{"id":"r1","method":"GET","uri":"/a\/b?x=1","url":"http://h:1/p","size":"12","querystring":{"k":["a","b"],"f":true,"o":{"x":1},"n":null,"z":-1.5},"headers":{"Host":"h:1","X-List":["a",["b"],null,""],"x-num":7,"x-neg":-3,"x-f":0.25,"x-t":true,"x-esc":"a\"b\\c\td","x-nul":null}},"response":{"status":"404","size":1.0},"latencies":{"request":0.5},"route":{"paths":"/one"},"service":{"name":["svc"]},"consumer":{"custom_id":"c","id":"i"},"authenticated_entity":{"id":"e"},"started_at":1700000000000.0,"client_ip":"[2001:db8::1]","workspace_name":"default","tries":[{"a":[1,[2,{"b":{}}]]},[],{}],"x":[true,false,null,-0,0.0,12345678901234567890]} "#
+                .to_owned(),
+        );
+        lines
+    }
+
+    #[test]
+    fn the_fast_reader_reads_real_kong_lines() {
+        // Lines the fast reader must take, or the decoder is as slow as the full parser.
+        let real: Vec<String> =
+            [FILE_LOG, DOCS].iter().flat_map(|t| t.lines()).map(str::to_owned).collect();
+        assert!(real.len() >= 4);
+        for line in real.iter().chain(sample_lines().last()) {
+            let fast = decode_fast(line).expect("the fast reader gives up on a plain Kong line");
+            assert_eq!(fast, decode_full(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn both_readers_agree_on_the_sample_lines() {
+        for line in sample_lines() {
+            let full = decode_full(&line);
+            if let Some(fast) = decode_fast(&line) {
+                assert_eq!(fast, full, "{line}");
+            }
+            assert_eq!(decode(&line), full, "{line}");
+        }
+    }
+
+    /// Pieces spliced into sample lines: tokens the fast reader must read exactly as the full
+    /// parser does, or give up on.
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "\\u0041",
+            "\\",
+            "\\n",
+            "\"",
+            ",",
+            ":",
+            "{",
+            "}",
+            "[",
+            "]",
+            "null",
+            "true",
+            "1e3",
+            "-0",
+            "0.5",
+            "01",
+            "-",
+            " ",
+            "\t",
+            "\u{1}",
+            "é",
+            "[]",
+            "{}",
+            r#""request""#,
+            r#""started_at":1,"#,
+            r#""headers":{"a":{}},"#,
+            r#""uri":7,"#,
+            r#""status":1e999,"#,
+            r#""size":-1,"#,
+            r#""querystring":"q","#,
+            r#""paths":["/a","/b"],"#,
+            "99999999999999999999",
+        ])
+    }
+
+    /// Short runs of tokens, keys the decoder reads among them: mostly invalid, in every way a
+    /// token can be out of place.
+    fn token_soup() -> impl Strategy<Value = String> {
+        let token = prop::sample::select(vec![
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            r#""method""#,
+            r#""headers""#,
+            r#""paths""#,
+            r#""querystring""#,
+            r#""k""#,
+            r#""GET""#,
+            "1",
+            "null",
+            "true",
+        ]);
+        prop::collection::vec(token, 0..10).prop_map(|tokens| tokens.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// Token runs in each object the decoder reads member by member: whatever the fast
+        /// reader reads, the full parser reads to the same event or error.
+        #[test]
+        fn the_fast_reader_reads_objects_as_the_full_parser(soup in token_soup(), place in 0usize..6) {
+            let line = match place {
+                0 => format!(r#"{{"started_at":1,"request":{{}},{soup}}}"#),
+                1 => format!(r#"{{"request":{{{soup}}},"started_at":1}}"#),
+                2 => format!(r#"{{"request":{{"headers":{{{soup}}}}},"started_at":1}}"#),
+                3 => format!(r#"{{"request":{{"querystring":{{{soup}}}}},"started_at":1}}"#),
+                4 => format!(r#"{{"request":{{}},"route":{{"paths":[{soup}]}},"started_at":1}}"#),
+                _ => format!(r#"{{"request":{{"method":{soup}}},"started_at":1}}"#),
+            };
+            let full = decode_full(&line);
+            if let Some(fast) = decode_fast(&line) {
+                prop_assert_eq!(fast, full.clone(), "{}", line);
+            }
+            prop_assert_eq!(decode(&line), full, "{}", line);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// Whenever the fast reader reads a line, the event or error is the full parser's; and
+        /// the decoder's answer is always the full parser's.
+        #[test]
+        fn the_fast_reader_agrees_with_the_full_parser(
+            which in any::<prop::sample::Index>(),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), any::<bool>(), 0u8..3, piece()),
+                1..4,
+            ),
+        ) {
+            let lines = sample_lines();
+            let mut line = lines[which.index(lines.len())].clone();
+            for (at, structural, op, piece) in edits {
+                // Half of the edits land on a structural byte, where the JSON breaks in the
+                // ways a reader must notice.
+                let marks: Vec<usize> = line.match_indices(['{', '}', '[', ']', ',', ':', '"']).map(|(i, _)| i).collect();
+                let mut at = if structural && !marks.is_empty() {
+                    marks[at.index(marks.len())]
+                } else {
+                    at.index(line.len() + 1)
+                };
+                while !line.is_char_boundary(at) {
+                    at -= 1;
+                }
+                match op {
+                    0 => line.insert_str(at, piece),
+                    1 => {
+                        let mut end = (at + piece.len()).min(line.len());
+                        while !line.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        line.replace_range(at..end, piece);
+                    }
+                    _ => {
+                        let mut end = (at + 1).min(line.len());
+                        while !line.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        line.replace_range(at..end, "");
+                    }
+                }
+            }
+            let full = decode_full(&line);
+            if let Some(fast) = decode_fast(&line) {
+                prop_assert_eq!(fast, full.clone(), "{}", line);
+            }
+            prop_assert_eq!(decode(&line), full, "{}", line);
+        }
+    }
 
     fn decode(line: &str) -> Result<EventData, DecodeError> {
         KongDecoder::new().decode(line.as_bytes())

@@ -13,6 +13,7 @@ mod alerts;
 mod baseline;
 mod gate;
 mod new_value;
+mod prescan;
 mod sequence;
 mod velocity;
 mod window;
@@ -24,6 +25,8 @@ use alerts::{Fire, OpenAlerts, Outcome, KEY_SEPARATOR};
 use apiwatch_core::{Alert, Event, EventData, Field, Value};
 use std::hash::BuildHasher;
 use std::sync::Arc;
+
+pub use prescan::{Prescan, Prescanner};
 
 /// Bounds on the engine's memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -249,20 +252,7 @@ impl Engine {
             })
             .collect();
         let mut cache = EvalCache::default();
-        for &i in indices {
-            let rule = &rules.inner.rules[i];
-            let mut classes = rule.filter.request_classes();
-            match &rule.kind {
-                Kind::Ratio { matching, .. } => classes = classes.union(matching.request_classes()),
-                Kind::Sequence { steps, .. } => {
-                    for s in steps {
-                        classes = classes.union(s.cond.request_classes());
-                    }
-                }
-                _ => {}
-            }
-            cache.request_all = cache.request_all.union(classes);
-        }
+        cache.request_all = prescan::request_classes_of(&rules, indices);
         Engine {
             rules,
             runtimes,
@@ -287,6 +277,11 @@ impl Engine {
     /// Feeds one event. Events should come in event-time order; small disorder is tolerated
     /// (a late event is judged against the windows its actors have reached).
     pub fn process(&mut self, ev: &Event, out: &mut Vec<Alert>) {
+        self.process_prescanned(ev, Prescan::NONE, out);
+    }
+
+    /// [`Engine::process`], given the event's request scan (see [`Prescanner`]).
+    pub fn process_prescanned(&mut self, ev: &Event, pre: Prescan, out: &mut Vec<Alert>) {
         let t = ev.timestamp_ms;
         self.events += 1;
         if t < self.watermark_ms {
@@ -296,6 +291,7 @@ impl Engine {
         }
         let wm = self.watermark_ms;
         self.cache.next_event();
+        self.cache.set_request_scan(pre.scanned, pre.found);
         let set = &*self.rules;
         let det = &set.inner.detector;
         let mask = self.atoms.eval(ev, det, &mut self.cache);
