@@ -186,6 +186,14 @@ impl Redactor {
     }
 
     fn pseudonym_bytes(&self, kind: &str, secret: &[u8]) -> String {
+        let mut out = String::with_capacity(kind.len() + 1 + PSEUDONYM_HEX_DIGITS);
+        self.push_pseudonym(kind, secret, &mut out);
+        out
+    }
+
+    /// Appends the pseudonym of `secret` to `out`, which saves a string where the pseudonym
+    /// goes straight into a longer value.
+    fn push_pseudonym(&self, kind: &str, secret: &[u8], out: &mut String) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = self.memo.get_or_compute(kind, secret, |message| {
             let mut mac = self.mac.clone();
@@ -196,14 +204,13 @@ impl Redactor {
             digest.copy_from_slice(&mac.finalize().into_bytes()[..PSEUDONYM_HEX_DIGITS / 2]);
             digest
         });
-        let mut out = String::with_capacity(kind.len() + 1 + PSEUDONYM_HEX_DIGITS);
+        out.reserve(kind.len() + 1 + PSEUDONYM_HEX_DIGITS);
         out.push_str(kind);
         out.push('_');
         for &byte in &digest {
             out.push(char::from(HEX[usize::from(byte >> 4)]));
             out.push(char::from(HEX[usize::from(byte & 15)]));
         }
-        out
     }
 
     /// Redacts an event and seals it.
@@ -596,19 +603,17 @@ impl<'r> Pass<'r> {
             }
             return Cow::Borrowed(s);
         }
-        let replacement = self.r.pseudonym_bytes(kind, cred);
+        // One replacement, which nothing can overlap: built directly, as `finish` would.
+        let mut out =
+            String::with_capacity(s.len() - cred.len() + kind.len() + 1 + PSEUDONYM_HEX_DIGITS);
+        out.push_str(&s[..cred_start]);
+        self.r.push_pseudonym(kind, cred, &mut out);
         if fills_token_id {
-            self.ids.fill(IdSlot::Token, &replacement);
+            self.ids.fill(IdSlot::Token, &out[cred_start..]);
         }
-        let edit = Edit {
-            start: cred_start,
-            end: cred_end,
-            priority: PRIORITY_NAMED,
-            found: Found::Named,
-            kind: Some(kind),
-            replacement,
-        };
-        self.finish(s, vec![edit])
+        self.counts.named += 1;
+        out.push_str(&s[cred_end..]);
+        Cow::Owned(out)
     }
 
     /// `name=value; name=value` (or, for `Set-Cookie`, `name=value; attributes`).
@@ -910,6 +915,41 @@ mod tests {
         assert!(r.clean.lock().is_some_and(|c| c.len() > 0));
         let shown = format!("{r:?}");
         assert_eq!(shown, "Redactor { key: <hidden> }");
+    }
+
+    #[test]
+    fn authorization_keeps_the_scheme_and_hides_the_credentials() {
+        let r = Redactor::new([7; 32]);
+        let tok = r.pseudonym("tok", "abc.def");
+        let raw = r.pseudonym("tok", "rawtoken");
+        let kept = "tok_0123456789abcdef";
+        // (value, redacted, named finds, the token id it fills)
+        let cases = [
+            ("Bearer abc.def", format!("Bearer {tok}"), 1, Some(&tok)),
+            ("  token  abc.def \t", format!("  token  {tok} \t"), 1, Some(&tok)),
+            (
+                "Basic dXNlcjpwYXNz",
+                format!("Basic {}", r.pseudonym("pwd", "dXNlcjpwYXNz")),
+                1,
+                None,
+            ),
+            ("Digest a=b, c=d ", format!("Digest {} ", r.pseudonym("cred", "a=b, c=d")), 1, None),
+            (" rawtoken", format!(" {raw}"), 1, Some(&raw)),
+            ("Bearer", "Bearer".to_owned(), 0, None),
+            ("Bearer ****", "Bearer ****".to_owned(), 0, None),
+            ("Bearer tok_0123456789abcdef", format!("Bearer {kept}"), 0, Some(&kept.to_owned())),
+        ];
+        for (value, expected, named, token_id) in &cases {
+            for set_ids in [false, true] {
+                let mut pass = Pass::new(&r, Ids::default());
+                let out = pass.authorization(value, set_ids);
+                assert_eq!(out, *expected, "{value:?}");
+                assert_eq!(matches!(out, Cow::Owned(_)), *named == 1, "{value:?}");
+                assert_eq!(pass.counts, RedactionCounts { named: *named, ..Default::default() });
+                let filled = pass.ids.token_id.as_ref();
+                assert_eq!(filled, token_id.filter(|_| set_ids), "{value:?}");
+            }
+        }
     }
 
     #[test]

@@ -238,35 +238,35 @@ enum Field {
 }
 
 /// Where the member `key` of the object `kind` goes; members not listed are skipped.
-fn slot(kind: Kind, key: &str) -> Slot {
+fn slot(kind: Kind, key: &[u8]) -> Slot {
     match (kind, key) {
-        (Kind::Top, "request") => Slot::Section(Kind::Request),
-        (Kind::Top, "response") => Slot::Section(Kind::Response),
-        (Kind::Top, "latencies") => Slot::Section(Kind::Latencies),
-        (Kind::Top, "route") => Slot::Section(Kind::Route),
-        (Kind::Top, "service") => Slot::Section(Kind::Service),
-        (Kind::Top, "consumer") => Slot::Section(Kind::Consumer),
-        (Kind::Top, "authenticated_entity") => Slot::Section(Kind::Entity),
-        (Kind::Top, "started_at") => Slot::Value(Field::StartedAt),
-        (Kind::Top, "client_ip") => Slot::Value(Field::ClientIp),
-        (Kind::Top, "workspace_name") => Slot::Value(Field::Workspace),
-        (Kind::Request, "method") => Slot::Value(Field::Method),
-        (Kind::Request, "uri") => Slot::Value(Field::Uri),
-        (Kind::Request, "url") => Slot::Value(Field::Url),
-        (Kind::Request, "querystring") => Slot::Querystring,
-        (Kind::Request, "size") => Slot::Value(Field::RequestSize),
-        (Kind::Request, "headers") => Slot::Headers,
-        (Kind::Request, "id") => Slot::Value(Field::RequestId),
-        (Kind::Response, "status") => Slot::Value(Field::Status),
-        (Kind::Response, "size") => Slot::Value(Field::ResponseSize),
-        (Kind::Latencies, "request") => Slot::Value(Field::RequestLatency),
-        (Kind::Route, "name") => Slot::Value(Field::RouteName),
-        (Kind::Route, "paths") => Slot::RoutePaths,
-        (Kind::Service, "name") => Slot::Value(Field::ServiceName),
-        (Kind::Consumer, "id") => Slot::Value(Field::ConsumerId),
-        (Kind::Consumer, "username") => Slot::Value(Field::ConsumerUsername),
-        (Kind::Consumer, "custom_id") => Slot::Value(Field::ConsumerCustomId),
-        (Kind::Entity, "id") => Slot::Value(Field::EntityId),
+        (Kind::Top, b"request") => Slot::Section(Kind::Request),
+        (Kind::Top, b"response") => Slot::Section(Kind::Response),
+        (Kind::Top, b"latencies") => Slot::Section(Kind::Latencies),
+        (Kind::Top, b"route") => Slot::Section(Kind::Route),
+        (Kind::Top, b"service") => Slot::Section(Kind::Service),
+        (Kind::Top, b"consumer") => Slot::Section(Kind::Consumer),
+        (Kind::Top, b"authenticated_entity") => Slot::Section(Kind::Entity),
+        (Kind::Top, b"started_at") => Slot::Value(Field::StartedAt),
+        (Kind::Top, b"client_ip") => Slot::Value(Field::ClientIp),
+        (Kind::Top, b"workspace_name") => Slot::Value(Field::Workspace),
+        (Kind::Request, b"method") => Slot::Value(Field::Method),
+        (Kind::Request, b"uri") => Slot::Value(Field::Uri),
+        (Kind::Request, b"url") => Slot::Value(Field::Url),
+        (Kind::Request, b"querystring") => Slot::Querystring,
+        (Kind::Request, b"size") => Slot::Value(Field::RequestSize),
+        (Kind::Request, b"headers") => Slot::Headers,
+        (Kind::Request, b"id") => Slot::Value(Field::RequestId),
+        (Kind::Response, b"status") => Slot::Value(Field::Status),
+        (Kind::Response, b"size") => Slot::Value(Field::ResponseSize),
+        (Kind::Latencies, b"request") => Slot::Value(Field::RequestLatency),
+        (Kind::Route, b"name") => Slot::Value(Field::RouteName),
+        (Kind::Route, b"paths") => Slot::RoutePaths,
+        (Kind::Service, b"name") => Slot::Value(Field::ServiceName),
+        (Kind::Consumer, b"id") => Slot::Value(Field::ConsumerId),
+        (Kind::Consumer, b"username") => Slot::Value(Field::ConsumerUsername),
+        (Kind::Consumer, b"custom_id") => Slot::Value(Field::ConsumerCustomId),
+        (Kind::Entity, b"id") => Slot::Value(Field::EntityId),
         _ => Slot::Skip,
     }
 }
@@ -357,7 +357,7 @@ impl<'de> KongLog<'de> {
         key: &str,
         map: &mut A,
     ) -> Result<(), A::Error> {
-        match slot(kind, key) {
+        match slot(kind, key.as_bytes()) {
             Slot::Section(inner) => map.next_value_seed(Section { log: self, kind: inner })?,
             Slot::Value(field) => {
                 let value = map.next_value::<Scalar<'de>>()?;
@@ -382,7 +382,7 @@ impl<'de> KongLog<'de> {
     /// Reads the members of the object `kind`, entered last, with the fast reader. Reads each
     /// value as [`KongLog::member`] does; gives up on any value that does not fit.
     fn fast_members(&mut self, sc: &mut Scanner<'de>, kind: Kind) -> Fast<()> {
-        while let Some(key) = sc.next_key()? {
+        while let Some(key) = sc.next_key_bytes()? {
             match slot(kind, key) {
                 Slot::Section(inner) => {
                     // A null section is an absent one; anything else but an object does not fit.

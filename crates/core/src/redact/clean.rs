@@ -25,7 +25,7 @@ const CLEAN_VALUE_BYTES_MAX: usize = 2048;
 
 /// The scan that judged a value clean. One value can be clean for one scan and not for
 /// another (`a=tok_0123456789abcdef` fills no id as text, but may as the request's query).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Scan {
     /// The free-text scan.
     Text,
@@ -37,17 +37,22 @@ pub(super) enum Scan {
     Query,
 }
 
+/// Kinds of [`Scan`]: one table each.
+const SCANS: usize = 4;
+
 struct Entry {
     hash: u64,
-    scan: Scan,
     value: Box<str>,
 }
 
 /// The clean values, locked for the length of one redaction.
 #[derive(Default)]
 pub(super) struct CleanValues {
-    table: HashTable<Entry>,
-    /// Bytes of the values in `table`.
+    /// By scan (`Scan as usize`), so that the scan stays out of the hash and the comparison.
+    tables: [HashTable<Entry>; SCANS],
+    /// Values in all tables.
+    len: usize,
+    /// Bytes of the values in `tables`.
     bytes: usize,
     /// Seeded at random, so that chosen values do not pile up in one bucket; and were they
     /// to, the bound on entries bounds the cost of a look-up.
@@ -66,10 +71,9 @@ impl CleanValues {
         if value.len() > CLEAN_VALUE_BYTES_MAX {
             return Err(None);
         }
-        let hash = self.hasher.hash_one((scan, value));
-        let found = self
-            .table
-            .find(hash, |e| e.hash == hash && e.scan == scan && *e.value == *value)
+        let hash = self.hasher.hash_one(value);
+        let found = self.tables[scan as usize]
+            .find(hash, |e| e.hash == hash && *e.value == *value)
             .is_some();
         if found {
             Ok(())
@@ -81,19 +85,23 @@ impl CleanValues {
     /// Values remembered.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.table.len()
+        self.len
     }
 
     /// Remembers `value`, which `scan` found clean after `miss`.
     pub(super) fn remember(&mut self, miss: Miss, scan: Scan, value: &str) {
-        if self.table.len() >= CLEAN_VALUES_MAX || self.bytes + value.len() > CLEAN_BYTES_MAX {
-            self.table.clear();
+        if self.len >= CLEAN_VALUES_MAX || self.bytes + value.len() > CLEAN_BYTES_MAX {
+            for table in &mut self.tables {
+                table.clear();
+            }
+            self.len = 0;
             self.bytes = 0;
         }
+        self.len += 1;
         self.bytes += value.len();
-        self.table.insert_unique(
+        self.tables[scan as usize].insert_unique(
             miss.hash,
-            Entry { hash: miss.hash, scan, value: value.into() },
+            Entry { hash: miss.hash, value: value.into() },
             |e| e.hash,
         );
     }
@@ -129,7 +137,13 @@ mod tests {
         let mut values = memo.lock().unwrap();
         remember(&mut values, Scan::Text, "curl/8.5.0");
         assert!(values.look_up(Scan::Text, "curl/8.5.0").is_ok());
-        assert!(values.look_up(Scan::Url, "curl/8.5.0").is_err());
+        for other in [Scan::Url, Scan::UrlFillingIds, Scan::Query] {
+            assert!(values.look_up(other, "curl/8.5.0").is_err());
+        }
+        remember(&mut values, Scan::Query, "page=2");
+        assert!(values.look_up(Scan::Query, "page=2").is_ok());
+        assert!(values.look_up(Scan::Text, "page=2").is_err());
+        assert!(values.look_up(Scan::Text, "curl/8.5.0").is_ok());
         assert!(values.look_up(Scan::Text, "curl/8.5.").is_err());
         assert!(values.look_up(Scan::Text, "curl/8.5.00").is_err());
         // Held: a second redaction at once goes without.
@@ -141,7 +155,8 @@ mod tests {
         let mut values = CleanValues::default();
         for i in 0..CLEAN_VALUES_MAX + 10 {
             remember(&mut values, Scan::Text, &format!("value-{i}"));
-            assert!(values.table.len() <= CLEAN_VALUES_MAX);
+            assert!(values.len() <= CLEAN_VALUES_MAX);
+            assert_eq!(values.len(), values.tables.iter().map(HashTable::len).sum::<usize>());
         }
         assert!(values.look_up(Scan::Text, &format!("value-{}", CLEAN_VALUES_MAX + 9)).is_ok());
         assert!(values.look_up(Scan::Text, "value-0").is_err());

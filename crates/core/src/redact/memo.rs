@@ -6,7 +6,8 @@
 //! the redactor: it is never printed (the redactor's `Debug` hides it), serialized or shared,
 //! and a clone of the redactor starts with an empty one.
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 
 /// Distinct secrets one redactor remembers; when full, the cache starts over.
@@ -20,16 +21,46 @@ const CACHED_SECRET_BYTES_MAX: usize = 4096;
 /// The bytes of the HMAC that a pseudonym shows (in hex).
 pub(super) type ShownDigest = [u8; super::edits::PSEUDONYM_HEX_DIGITS / 2];
 
+struct Entry {
+    hash: u64,
+    /// `kind ‖ 0 ‖ secret`: the HMAC's message.
+    message: Box<[u8]>,
+    digest: ShownDigest,
+}
+
+impl Entry {
+    /// Whether this entry's message is `kind ‖ 0 ‖ secret`, compared in place so that a
+    /// look-up copies nothing.
+    fn holds(&self, kind: &[u8], secret: &[u8]) -> bool {
+        let m = &self.message;
+        m.len() == kind.len() + 1 + secret.len()
+            && m[..kind.len()] == *kind
+            && m[kind.len()] == 0
+            && m[kind.len() + 1..] == *secret
+    }
+}
+
 #[derive(Default)]
 struct Entries {
-    /// `kind ‖ 0 ‖ secret` (the HMAC's message) → the digest's first 64 bits. The hasher is
-    /// seeded at random, so chosen secrets do not pile up in one bucket; and were they to,
-    /// the bound on entries bounds the cost of a look-up.
-    map: HashMap<Box<[u8]>, ShownDigest, foldhash::fast::RandomState>,
-    /// Bytes of the keys in `map`.
+    /// The remembered messages and their digests' first 64 bits. The hasher is seeded at
+    /// random, so chosen secrets do not pile up in one bucket; and were they to, the bound on
+    /// entries bounds the cost of a look-up.
+    table: HashTable<Entry>,
+    hasher: foldhash::fast::RandomState,
+    /// Bytes of the messages in `table`.
     bytes: usize,
-    /// The message being looked up, reused so that a hit allocates nothing.
-    message: Vec<u8>,
+}
+
+impl Entries {
+    /// The hash of `kind ‖ 0 ‖ secret`, fed in parts (the kind has no 0 in it, and its
+    /// length goes in too, so that no two messages share their parts).
+    fn hash(&self, kind: &[u8], secret: &[u8]) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write_usize(kind.len());
+        h.write(kind);
+        h.write(secret);
+        h.finish()
+    }
 }
 
 /// A bounded map from (kind, secret) to its pseudonym's digest.
@@ -42,14 +73,15 @@ pub(super) struct PseudonymCache {
 
 impl PseudonymCache {
     /// The digest of `kind ‖ 0 ‖ secret`, remembered or computed by `compute` (given that
-    /// message) and then remembered.
+    /// message in parts) and then remembered.
     pub(super) fn get_or_compute(
         &self,
         kind: &str,
         secret: &[u8],
         compute: impl FnOnce(&[&[u8]]) -> ShownDigest,
     ) -> ShownDigest {
-        let parts: [&[u8]; 3] = [kind.as_bytes(), &[0], secret];
+        let kind = kind.as_bytes();
+        let parts: [&[u8]; 3] = [kind, &[0], secret];
         if secret.len() > CACHED_SECRET_BYTES_MAX {
             return compute(&parts);
         }
@@ -57,20 +89,25 @@ impl PseudonymCache {
             return compute(&parts);
         };
         let entries = &mut *guard;
-        entries.message.clear();
-        for part in parts {
-            entries.message.extend_from_slice(part);
-        }
-        if let Some(&digest) = entries.map.get(entries.message.as_slice()) {
-            return digest;
+        let hash = entries.hash(kind, secret);
+        if let Some(e) = entries.table.find(hash, |e| e.hash == hash && e.holds(kind, secret)) {
+            return e.digest;
         }
         let digest = compute(&parts);
-        let len = entries.message.len();
-        if entries.map.len() >= CACHED_SECRETS_MAX || entries.bytes + len > CACHED_BYTES_MAX {
-            entries.map.clear();
+        let len = kind.len() + 1 + secret.len();
+        if entries.table.len() >= CACHED_SECRETS_MAX || entries.bytes + len > CACHED_BYTES_MAX {
+            entries.table.clear();
             entries.bytes = 0;
         }
-        entries.map.insert(entries.message.as_slice().into(), digest);
+        let mut message = Vec::with_capacity(len);
+        for part in parts {
+            message.extend_from_slice(part);
+        }
+        entries.table.insert_unique(
+            hash,
+            Entry { hash, message: message.into_boxed_slice(), digest },
+            |e| e.hash,
+        );
         entries.bytes += len;
         digest
     }
@@ -98,8 +135,38 @@ mod tests {
             digest_of(format!("secret-{i}").as_bytes());
         }
         let entries = cache.entries.lock().unwrap();
-        assert!(entries.map.len() <= CACHED_SECRETS_MAX);
+        assert!(entries.table.len() <= CACHED_SECRETS_MAX);
         assert!(entries.bytes <= CACHED_BYTES_MAX);
+    }
+
+    #[test]
+    fn kinds_and_secrets_are_told_apart() {
+        let cache = PseudonymCache::default();
+        let computed = std::cell::Cell::new(0u8);
+        let digest_of = |kind: &str, secret: &[u8]| {
+            cache.get_or_compute(kind, secret, |parts| {
+                computed.set(computed.get() + 1);
+                let message: Vec<u8> = parts.concat();
+                assert_eq!(message, [kind.as_bytes(), &[0], secret].concat());
+                [computed.get(); 8]
+            })
+        };
+        // Messages that share their bytes once the separator is left out, and a secret that
+        // starts with the separator, each get their own digest.
+        let cases: [(&str, &[u8]); 6] = [
+            ("ab", b"c"),
+            ("a", b"bc"),
+            ("abc", b""),
+            ("a", b"\0bc"),
+            ("tok", b"x"),
+            ("key", b"x"),
+        ];
+        let first: Vec<_> = cases.iter().map(|&(k, s)| digest_of(k, s)).collect();
+        assert_eq!(computed.get(), 6);
+        for (i, &(k, s)) in cases.iter().enumerate() {
+            assert_eq!(digest_of(k, s), first[i], "{k} {s:?}");
+        }
+        assert_eq!(computed.get(), 6);
     }
 
     #[test]
@@ -107,6 +174,6 @@ mod tests {
         let cache = PseudonymCache::default();
         let long = vec![b'a'; CACHED_SECRET_BYTES_MAX + 1];
         cache.get_or_compute("tok", &long, |_| [1; 8]);
-        assert!(cache.entries.lock().unwrap().map.is_empty());
+        assert!(cache.entries.lock().unwrap().table.is_empty());
     }
 }

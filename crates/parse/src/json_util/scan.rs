@@ -122,7 +122,47 @@ impl<'a> Scanner<'a> {
     /// The key of the next member of the object entered last, positioned at its value (which
     /// the caller must read or skip), or `None` past the object's end. Keys with escapes are
     /// left to the full parser: log keys have none.
+    #[inline]
     pub(crate) fn next_key(&mut self) -> Fast<Option<&'a str>> {
+        match self.next_key_span()? {
+            Some((start, stop)) => self.text.get(start..stop).map(Some).ok_or(Bail),
+            None => Ok(None),
+        }
+    }
+
+    /// [`Scanner::next_key`] as bytes, for keys only compared with known names: it spares the
+    /// check that the key's ends are character boundaries (they are, next to its quotes).
+    #[inline]
+    pub(crate) fn next_key_bytes(&mut self) -> Fast<Option<&'a [u8]>> {
+        let b: &'a [u8] = self.text.as_bytes();
+        match self.next_key_span()? {
+            Some((start, stop)) => b.get(start..stop).map(Some).ok_or(Bail),
+            None => Ok(None),
+        }
+    }
+
+    /// Where the next key lies in the text, from its first byte to its closing quote.
+    #[inline]
+    fn next_key_span(&mut self) -> Fast<Option<(usize, usize)>> {
+        // Log lines are compact (`,"key":value`): such a key is read without a peek per token,
+        // anything else (spaces, the object's end, an escape) by the general path.
+        let b = self.text.as_bytes();
+        let quote = self.pos + usize::from(!self.fresh);
+        if b.get(quote) == Some(&b'"') && (self.fresh || b[self.pos] == b',') {
+            let start = quote + 1;
+            let stop = self.string_stop(start)?;
+            if b[stop] == b'"' && b.get(stop + 1) == Some(&b':') {
+                self.pos = stop + 2;
+                self.fresh = false;
+                return Ok(Some((start, stop)));
+            }
+        }
+        self.next_key_spaced()
+    }
+
+    /// [`Scanner::next_key`] for any spacing, and at the object's end.
+    #[inline(never)]
+    fn next_key_spaced(&mut self) -> Fast<Option<(usize, usize)>> {
         let mut c = self.peek()?;
         if c == b'}' {
             self.leave();
@@ -139,12 +179,17 @@ impl<'a> Scanner<'a> {
         if c != b'"' {
             return Err(Bail);
         }
-        let key = self.plain_string()?;
+        let start = self.pos + 1;
+        let stop = self.string_stop(start)?;
+        if self.text.as_bytes()[stop] != b'"' {
+            return Err(Bail);
+        }
+        self.pos = stop + 1;
         if self.peek()? != b':' {
             return Err(Bail);
         }
         self.pos += 1;
-        Ok(Some(key))
+        Ok(Some((start, stop)))
     }
 
     /// Enters the array that starts here; its elements come from [`Scanner::next_element`].
@@ -195,44 +240,33 @@ impl<'a> Scanner<'a> {
     /// bytes were refused by `new`).
     #[inline]
     fn string_stop(&self, from: usize) -> Fast<usize> {
-        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
         let b = self.text.as_bytes();
-        let limit = b.len().min(from.saturating_add(SHORT_STRING_LEN));
-        let head = b.get(from..limit).ok_or(Bail)?;
         // Most strings of a log line (keys, ids, names) end within a few words: those are
         // scanned here a word at a time, long ones (tokens, user agents) by memchr's vectors.
         let mut i = from;
-        for word in head.chunks_exact(8) {
-            let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).map_err(|_| Bail)?);
-            let quote = w ^ (ONES * u64::from(b'"'));
-            let slash = w ^ (ONES * u64::from(b'\\'));
-            // The high bit of a byte is set where it is zero: exact for the lowest such byte,
-            // the only one used.
-            let hit =
-                ((quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash)) & HIGH;
+        while i - from < SHORT_STRING_LEN {
+            let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) else {
+                break;
+            };
+            let hit = quote_or_backslash(u64::from_le_bytes(*word));
             if hit != 0 {
                 return Ok(i + (hit.trailing_zeros() / 8) as usize);
             }
             i += 8;
         }
-        let rest = b.get(i..).ok_or(Bail)?;
-        memchr::memchr2(b'"', b'\\', rest).map(|n| i + n).ok_or(Bail)
+        self.long_string_stop(i)
     }
 
-    /// The string without escapes that starts here (at its quote).
-    #[inline]
-    fn plain_string(&mut self) -> Fast<&'a str> {
-        let start = self.pos + 1;
-        let stop = self.string_stop(start)?;
-        if self.text.as_bytes()[stop] != b'"' {
-            return Err(Bail);
-        }
-        self.pos = stop + 1;
-        self.text.get(start..stop).ok_or(Bail)
+    /// [`Scanner::string_stop`] past the words it tests itself; out of line, so that the short
+    /// strings' path keeps its registers.
+    #[inline(never)]
+    fn long_string_stop(&self, from: usize) -> Fast<usize> {
+        let rest = self.text.as_bytes().get(from..).ok_or(Bail)?;
+        memchr::memchr2(b'"', b'\\', rest).map(|n| from + n).ok_or(Bail)
     }
 
     /// The string that starts here (at its quote), borrowed when it has no escapes.
+    #[inline]
     pub(crate) fn string(&mut self) -> Fast<Cow<'a, str>> {
         let start = self.pos + 1;
         let stop = self.string_stop(start)?;
@@ -275,7 +309,15 @@ impl<'a> Scanner<'a> {
     /// The number that starts here, as written.
     fn number(&mut self) -> Fast<&'a str> {
         let b = self.text.as_bytes();
+        // A word at a time: log numbers (times, sizes) run to 13 digits.
         let digits = |mut i: usize| {
+            while let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+                let n = leading_digits(u64::from_le_bytes(*word));
+                i += n;
+                if n < 8 {
+                    return i;
+                }
+            }
             while matches!(b.get(i), Some(b'0'..=b'9')) {
                 i += 1;
             }
@@ -396,7 +438,17 @@ impl<'a> Scanner<'a> {
 
     /// Reads the value that starts here as the full parser reads a [`Scalar`]: an object is
     /// skipped and noted, a list is read element by element.
+    #[inline]
     pub(crate) fn scalar(&mut self) -> Fast<Scalar<'a>> {
+        // Most values read are strings: those without a call.
+        if self.text.as_bytes().get(self.pos) == Some(&b'"') {
+            return self.string().map(Scalar::Str);
+        }
+        self.any_scalar()
+    }
+
+    /// [`Scanner::scalar`] for any value.
+    fn any_scalar(&mut self) -> Fast<Scalar<'a>> {
         Ok(match self.peek()? {
             b'"' => Scalar::Str(self.string()?),
             b'{' => {
@@ -427,6 +479,31 @@ impl<'a> Scanner<'a> {
             _ => return Err(Bail),
         })
     }
+}
+
+/// The high bit set in each byte of `w` (read little-endian) that may be a quote or a
+/// backslash: exact for the lowest such byte, the only one used.
+#[inline]
+fn quote_or_backslash(w: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let slash = w ^ (ONES * u64::from(b'\\'));
+    ((quote.wrapping_sub(ONES) & !quote) | (slash.wrapping_sub(ONES) & !slash)) & HIGH
+}
+
+/// How many of the bytes of `w` (read little-endian) are ASCII digits before the first that
+/// is not; 8 when all are.
+#[inline]
+fn leading_digits(w: u64) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A digit less '0' is 0..=9, and stays below 0x80 with 0x76 added; any other byte has its
+    // high bit set in one or the other. Borrows and carries only travel upwards from a byte
+    // that is not a digit, so the lowest such byte is found exactly.
+    let x = w.wrapping_sub(ONES * u64::from(b'0'));
+    let not_digit = (x | x.wrapping_add(ONES * 0x76)) & HIGH;
+    (not_digit.trailing_zeros() / 8) as usize
 }
 
 /// Whether any byte is below 0x20. The least byte of each block, branch-free so that it
@@ -564,6 +641,24 @@ mod tests {
             r#""\x""#,
         ] {
             assert_eq!(skips(bad), Err(Bail), "{bad}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// The digits counted a word at a time are those counted a byte at a time, whatever
+        /// the bytes (digits, their neighbours `/` and `:`, non-ASCII ones).
+        #[test]
+        fn leading_digits_counts_as_a_byte_loop(
+            bytes in prop::array::uniform8(prop_oneof![
+                b'0'..=b'9',
+                Just(b'/'),
+                Just(b':'),
+                any::<u8>(),
+            ]),
+        ) {
+            let expected = bytes.iter().take_while(|c| c.is_ascii_digit()).count();
+            prop_assert_eq!(leading_digits(u64::from_le_bytes(bytes)), expected, "{:?}", bytes);
         }
     }
 
