@@ -192,6 +192,8 @@ pub struct Engine {
     due_min_ms: i64,
     scratch: String,
     cache: EvalCache,
+    /// Text of addresses recently written into keys.
+    ipv4_texts: Ipv4Texts,
 }
 
 impl Engine {
@@ -266,6 +268,7 @@ impl Engine {
             due_min_ms: i64::MAX,
             scratch: String::with_capacity(64),
             cache,
+            ipv4_texts: Ipv4Texts::default(),
         }
     }
 
@@ -314,7 +317,7 @@ impl Engine {
             let key = &mut self.keys[rt.group];
             if key.event != self.events {
                 key.event = self.events;
-                key.present = build_key(&key.group_by, ev, &mut key.text);
+                key.present = build_key(&key.group_by, ev, &mut key.text, &mut self.ipv4_texts);
                 if key.present {
                     key.hash = self.hasher.key(&key.text).hash();
                 }
@@ -509,9 +512,67 @@ struct KeyCache {
     hash: u64,
 }
 
+/// Slots of [`Ipv4Texts`] (a power of two): about 40 bytes each.
+const IPV4_TEXT_SLOTS_COUNT: usize = 1024;
+
+/// The text of IPv4 addresses recently written into keys, direct-mapped by address: clients
+/// repeat, and copying a remembered text costs a fraction of formatting it again.
+struct Ipv4Texts {
+    /// (address, its text); an empty text marks a slot never filled.
+    slots: Box<[(u32, String)]>,
+}
+
+impl Default for Ipv4Texts {
+    fn default() -> Ipv4Texts {
+        Ipv4Texts { slots: vec![(0, String::new()); IPV4_TEXT_SLOTS_COUNT].into_boxed_slice() }
+    }
+}
+
+impl Ipv4Texts {
+    /// Appends the text of `ip` (the same as its `Display`).
+    #[inline]
+    fn write(&mut self, ip: std::net::Ipv4Addr, buf: &mut String) {
+        let bits = u32::from(ip);
+        // Multiplicative hashing: the top bits depend on every octet.
+        let i = (bits.wrapping_mul(0x9e37_79b1) >> (32 - IPV4_TEXT_SLOTS_COUNT.trailing_zeros()))
+            as usize;
+        let (at, text) = &mut self.slots[i];
+        if *at != bits || text.is_empty() {
+            text.clear();
+            v4_text(ip, text);
+            *at = bits;
+        }
+        buf.push_str(text);
+    }
+}
+
+/// Appends the text of an IPv4 address, without `fmt`.
+fn v4_text(ip: std::net::Ipv4Addr, buf: &mut String) {
+    // Written on the stack and appended at once: one capacity check, not one per digit.
+    let mut text = [0u8; 15];
+    let mut n = 0;
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            text[n] = b'.';
+            n += 1;
+        }
+        if o >= 100 {
+            text[n] = b'0' + o / 100;
+            n += 1;
+        }
+        if o >= 10 {
+            text[n] = b'0' + o / 10 % 10;
+            n += 1;
+        }
+        text[n] = b'0' + o % 10;
+        n += 1;
+    }
+    buf.push_str(std::str::from_utf8(&text[..n]).expect("digits and dots"));
+}
+
 /// Appends a value as text, formatting addresses and numbers without `fmt` (which costs more
 /// than the rest of a rule on the hot path). The text is the same as `Value::write_to`'s.
-fn write_value(v: Value<'_>, buf: &mut String) -> bool {
+fn write_value(v: Value<'_>, buf: &mut String, ipv4: &mut Ipv4Texts) -> bool {
     fn u8_text(n: u8, buf: &mut String) {
         if n >= 100 {
             buf.push((b'0' + n / 100) as char);
@@ -521,33 +582,11 @@ fn write_value(v: Value<'_>, buf: &mut String) -> bool {
         }
         buf.push((b'0' + n % 10) as char);
     }
-    fn v4(ip: std::net::Ipv4Addr, buf: &mut String) {
-        // Written on the stack and appended at once: one capacity check, not one per digit.
-        let mut text = [0u8; 15];
-        let mut n = 0;
-        for (i, o) in ip.octets().into_iter().enumerate() {
-            if i > 0 {
-                text[n] = b'.';
-                n += 1;
-            }
-            if o >= 100 {
-                text[n] = b'0' + o / 100;
-                n += 1;
-            }
-            if o >= 10 {
-                text[n] = b'0' + o / 10 % 10;
-                n += 1;
-            }
-            text[n] = b'0' + o % 10;
-            n += 1;
-        }
-        buf.push_str(std::str::from_utf8(&text[..n]).expect("digits and dots"));
-    }
     match v {
         Value::Str(s) => buf.push_str(s),
-        Value::Ip(std::net::IpAddr::V4(ip)) => v4(ip, buf),
+        Value::Ip(std::net::IpAddr::V4(ip)) => ipv4.write(ip, buf),
         Value::Net(std::net::IpAddr::V4(ip), len) => {
-            v4(ip, buf);
+            ipv4.write(ip, buf);
             buf.push('/');
             u8_text(len, buf);
         }
@@ -558,7 +597,7 @@ fn write_value(v: Value<'_>, buf: &mut String) -> bool {
 
 /// Writes the actor key (group_by values separated by U+001F) into `buf`. False when a value
 /// is missing or empty: such events are skipped by the rule.
-fn build_key(group_by: &[Field], ev: &EventData, buf: &mut String) -> bool {
+fn build_key(group_by: &[Field], ev: &EventData, buf: &mut String, ipv4: &mut Ipv4Texts) -> bool {
     buf.clear();
     for (i, f) in group_by.iter().enumerate() {
         if i > 0 {
@@ -566,7 +605,7 @@ fn build_key(group_by: &[Field], ev: &EventData, buf: &mut String) -> bool {
         }
         let start = buf.len();
         let v = ev.get(f);
-        if !write_value(v, buf) || buf.len() == start {
+        if !write_value(v, buf, ipv4) || buf.len() == start {
             return false;
         }
         // Only text can hold the separator (addresses and numbers cannot).
@@ -606,7 +645,8 @@ fn value_hash(v: Value<'_>, scratch: &mut String) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// The key text of addresses and networks is `Value::write_to`'s.
+    /// The key text of addresses and networks is `Value::write_to`'s, whether formatted anew
+    /// or remembered (addresses repeat, and many share a slot of the small table).
     #[test]
     fn write_value_formats_like_write_to() {
         let mut x = 0x9e37_79b9u32;
@@ -615,16 +655,21 @@ mod tests {
                 .iter()
                 .map(|s| s.parse().unwrap())
                 .collect();
-        for _ in 0..2_000 {
+        for _ in 0..5_000 {
             x ^= x << 13;
             x ^= x >> 17;
             x ^= x << 5;
             values.push(x.into());
         }
+        // Addresses seen again, near and far apart, after others took their slots.
+        let again: Vec<_> = values.iter().step_by(3).copied().collect();
+        values.extend(again);
+        values.extend_from_within(..64);
+        let mut texts = Ipv4Texts::default();
         for ip in values {
             for v in [Value::Ip(ip.into()), Value::Net(ip.into(), ip.octets()[3] % 33)] {
                 let (mut fast, mut slow) = (String::from("k"), String::from("k"));
-                assert!(write_value(v, &mut fast));
+                assert!(write_value(v, &mut fast, &mut texts));
                 assert!(v.write_to(&mut slow));
                 assert_eq!(fast, slow);
             }
