@@ -87,6 +87,8 @@ pub struct Chunk {
     pub first_line: u64,
     /// Whole lines separated by `\n` (the last may lack it at end of input).
     pub data: Vec<u8>,
+    /// How many `\n` `data` holds (counted once, when the chunk is cut).
+    pub newlines: u64,
     /// Line numbers of lines longer than [`LINE_BYTES_MAX`], skipped (not in `data`).
     pub overlong_lines: Vec<u64>,
 }
@@ -154,6 +156,7 @@ impl<R: Read> Chunker<R> {
                     chunk.first_line = self.next_line;
                     self.next_line += lines;
                     chunk.data = data;
+                    chunk.newlines = lines;
                     self.check_overlong_carry(&mut chunk);
                     return Ok(Some(chunk));
                 }

@@ -121,8 +121,10 @@ fn decode_chunk(
     redactor: &Redactor,
     prescanner: &mut Prescanner,
 ) -> Decoded {
-    let reserved =
-        memchr::memchr_iter(b'\n', &chunk.data).count().clamp(1, CHUNK_EVENTS_RESERVED_MAX);
+    // The last line of an input may lack its `\n`.
+    let reserved = usize::try_from(chunk.newlines + 1)
+        .unwrap_or(CHUNK_EVENTS_RESERVED_MAX)
+        .min(CHUNK_EVENTS_RESERVED_MAX);
     let mut out = Decoded {
         events: Vec::with_capacity(reserved),
         prescans: Vec::with_capacity(reserved),
