@@ -24,7 +24,7 @@ pub use logformat::LogFormatDecoder;
 use crate::{DecodeError, Decoder};
 use apiwatch_core::EventData;
 use memchr::memchr_iter;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use text::clock::{clf_time_ms, CLF_TIME_BYTES};
 use text::cursor::Cursor;
 use text::unescape::LineText;
@@ -87,13 +87,35 @@ impl HeadField {
 }
 
 fn decode_common(line: &[u8]) -> Result<EventData, DecodeError> {
-    let (open, timestamp_ms) = find_time(line)?;
-    let t = LineText::new(line);
-    let mut ev = EventData { timestamp_ms, dataset: DATASET, ..EventData::default() };
-    // `find_time` only accepts a `[` preceded by a space, so `open >= 1`.
-    if !read_plain_head(line, &t, open - 1, &mut ev) {
-        read_head(line, &t, open - 1, &mut ev)?;
-    }
+    let mut ev = EventData { dataset: DATASET, ..EventData::default() };
+    fill_common(line, &mut ev)?;
+    Ok(ev)
+}
+
+fn fill_common(line: &[u8], ev: &mut EventData) -> Result<(), DecodeError> {
+    let (open, t) = match plain_start(line) {
+        Some(start) => {
+            // From the user on: most of the text of the line is here (request, referer, user
+            // agent), and quoted fields are searched for backslashes anyway (the user has
+            // none), so this part is only checked for UTF-8, and each field without a
+            // backslash is read through `t.unescaped()`.
+            let t = LineText::utf8_checked(&line[start.user..]);
+            ev.timestamp_ms = start.timestamp_ms;
+            ev.source_ip = Some(IpAddr::V4(start.client));
+            ev.user_name = t.unescaped().opt_text(&line[start.user..start.open - 1]);
+            (start.open, t)
+        }
+        None => {
+            let (open, timestamp_ms) = find_time(line)?;
+            ev.timestamp_ms = timestamp_ms;
+            let t = LineText::new(line);
+            // `find_time` only accepts a `[` preceded by a space, so `open >= 1`.
+            if !read_plain_head(line, &t, open - 1, ev) {
+                read_head(line, &t, open - 1, ev)?;
+            }
+            (open, t)
+        }
+    };
 
     let mut c = Cursor::at(line, open + CLF_TIME_BYTES + 2);
     expect_space(&mut c, "request")?;
@@ -101,12 +123,12 @@ fn decode_common(line: &[u8]) -> Result<EventData, DecodeError> {
     if c.peek() != Some(b'"') {
         return Err(DecodeError::at(request_column, "request", "expected a quoted request line"));
     }
-    let raw_request = c.quoted().ok_or(DecodeError::at(
+    let (raw_request, escaped) = c.quoted_field().ok_or(DecodeError::at(
         request_column,
         "request",
         "the quoted request line is not closed",
     ))?;
-    request::apply_request(&mut ev, &t, raw_request);
+    request::apply_request(ev, &field_text(&t, escaped), raw_request);
 
     expect_space(&mut c, "status")?;
     let status_column = c.column();
@@ -130,9 +152,74 @@ fn decode_common(line: &[u8]) -> Result<EventData, DecodeError> {
         ))?);
     }
 
-    read_trailing(&mut c, &t, &mut ev)?;
-    Ok(ev)
+    read_trailing(&mut c, &t, ev)
 }
+
+/// How to read a field with or without a backslash in it.
+fn field_text<'a>(t: &LineText<'a>, escaped: bool) -> LineText<'a> {
+    if escaped {
+        *t
+    } else {
+        t.unescaped()
+    }
+}
+
+/// The start of the usual line, `a.b.c.d ident user [time]`, read in one pass.
+struct PlainStart {
+    client: Ipv4Addr,
+    /// Index of the first byte of the user field.
+    user: usize,
+    /// Index of the `[` that opens the time.
+    open: usize,
+    timestamp_ms: i64,
+}
+
+/// Reads `a.b.c.d ident user [time]` with single spaces, neither `ident` nor `user` empty,
+/// holding `"`, `,`, `[` or a backslash or starting with `:`, and a valid time. On such a
+/// line [`find_time`] finds this `[` (no `[` comes before it) and [`read_plain_head`] reads
+/// the same IPv4 client and user; both are done here in a single scan. `None` for anything
+/// else, which takes the general path.
+fn plain_start(line: &[u8]) -> Option<PlainStart> {
+    let (client, len) = addr::ipv4_prefix(line)?;
+    if line.get(len) != Some(&b' ') {
+        return None;
+    }
+    let ident = len + 1;
+    let user = ident + plain_word_len(line.get(ident..)?)? + 1;
+    let open = user + plain_word_len(line.get(user..)?)? + 1;
+    if line.get(open) != Some(&b'[') {
+        return None;
+    }
+    let close = open + CLF_TIME_BYTES + 1;
+    if line.get(close) != Some(&b']') {
+        return None;
+    }
+    let timestamp_ms = clf_time_ms(&line[open + 1..close])?;
+    Some(PlainStart { client, user, open, timestamp_ms })
+}
+
+/// Length of the word at the start of `rest`, which a space must end: not empty, not
+/// starting with `:`, without `"`, `,` or `[`, nor a backslash (so that the user name is
+/// known to need no unescaping).
+fn plain_word_len(rest: &[u8]) -> Option<usize> {
+    if matches!(rest.first(), None | Some(b' ' | b':')) {
+        return None;
+    }
+    let end = rest.iter().position(|&b| PLAIN_WORD_STOP[usize::from(b)])?;
+    (rest[end] == b' ').then_some(end)
+}
+
+/// Bytes that end a word of [`plain_word_len`], as a table: the test runs on every byte of
+/// `ident user` on every line.
+const PLAIN_WORD_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b',' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
 
 /// Finds `[dd/Mon/yyyy:hh:mm:ss +zzzz]` after a space: the anchor of the line. Returns the
 /// index of `[` and the time. Brackets elsewhere (an IPv6 vhost) are skipped.
@@ -354,85 +441,126 @@ fn set_peer(t: &LineText<'_>, raw: &[u8], ev: &mut EventData) {
 }
 
 /// One field after the byte count.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct TrailingField<'a> {
     raw: &'a [u8],
     quoted: bool,
+    /// A quoted field that holds a backslash.
+    escaped: bool,
 }
 
 /// Reads what follows the byte count: referer and user agent (combined), then nginx's
 /// `$request_time`, `$upstream_response_time` and a quoted X-Forwarded-For, in any order.
 /// Other appended fields are ignored: their meaning cannot be told from the line (a
 /// `log_format` says it; see [`LogFormatDecoder`]).
+///
+/// Fields are applied as they are read; a field that cannot be read fails the whole line,
+/// so what was applied before it is never seen.
 fn read_trailing(
     c: &mut Cursor<'_>,
     t: &LineText<'_>,
     ev: &mut EventData,
 ) -> Result<(), DecodeError> {
-    let mut fields = [TrailingField::default(); TRAILING_FIELDS_MAX];
-    let mut n = 0;
+    let mut appended = AppendedFields::default();
+    let Some(first) = next_trailing(c, 0)? else {
+        return Ok(());
+    };
+    let mut n = 1;
+    if first.quoted {
+        match next_trailing(c, 1)? {
+            Some(second) if second.quoted => {
+                ev.referrer = field_text(t, first.escaped).opt_text(first.raw);
+                ev.user_agent = field_text(t, second.escaped).opt_text(second.raw);
+            }
+            Some(second) => {
+                appended.apply(first, t, ev);
+                appended.apply(second, t, ev);
+            }
+            None => {
+                appended.apply(first, t, ev);
+                return Ok(());
+            }
+        }
+        n = 2;
+    } else {
+        appended.apply(first, t, ev);
+    }
     while n < TRAILING_FIELDS_MAX {
-        let before = c.pos();
-        c.skip_spaces();
-        if c.at_end() {
+        let Some(field) = next_trailing(c, n)? else {
             break;
-        }
-        if c.pos() == before {
-            return Err(DecodeError::at(c.column(), trailing_name(n), "expected a space here"));
-        }
-        let column = c.column();
-        fields[n] = if c.peek() == Some(b'"') {
-            let raw = c.quoted().ok_or(DecodeError::at(
-                column,
-                trailing_name(n),
-                "the quoted field is not closed",
-            ))?;
-            TrailingField { raw, quoted: true }
-        } else {
-            TrailingField { raw: c.bare_list(), quoted: false }
         };
+        appended.apply(field, t, ev);
         n += 1;
     }
-    let fields = &fields[..n];
-    let rest = match fields {
-        [referer, agent, rest @ ..] if referer.quoted && agent.quoted => {
-            ev.referrer = t.opt_text(referer.raw);
-            ev.user_agent = t.opt_text(agent.raw);
-            rest
-        }
-        _ => fields,
+    Ok(())
+}
+
+/// The trailing field at the cursor, `index` fields after the byte count, or `None` at the
+/// end of the line (trailing spaces included).
+fn next_trailing<'a>(
+    c: &mut Cursor<'a>,
+    index: usize,
+) -> Result<Option<TrailingField<'a>>, DecodeError> {
+    let before = c.pos();
+    c.skip_spaces();
+    if c.at_end() {
+        return Ok(None);
+    }
+    if c.pos() == before {
+        return Err(DecodeError::at(c.column(), trailing_name(index), "expected a space here"));
+    }
+    let column = c.column();
+    let field = if c.peek() == Some(b'"') {
+        let (raw, escaped) = c.quoted_field().ok_or(DecodeError::at(
+            column,
+            trailing_name(index),
+            "the quoted field is not closed",
+        ))?;
+        TrailingField { raw, quoted: true, escaped }
+    } else {
+        TrailingField { raw: c.bare_list(), quoted: false, escaped: false }
     };
-    let mut seen_forwarded_for = false;
-    let mut bare_seen = 0;
-    for f in rest {
+    Ok(Some(field))
+}
+
+/// What the fields after referer and user agent have said so far: the first quoted one is
+/// the X-Forwarded-For, the first bare one the request time and the second the upstream
+/// times.
+#[derive(Default)]
+struct AppendedFields {
+    seen_forwarded_for: bool,
+    bare_seen: u8,
+}
+
+impl AppendedFields {
+    fn apply(&mut self, f: TrailingField<'_>, t: &LineText<'_>, ev: &mut EventData) {
         if f.quoted {
-            if !seen_forwarded_for {
-                seen_forwarded_for = true;
+            if !self.seen_forwarded_for {
+                self.seen_forwarded_for = true;
                 // An explicit X-Forwarded-For field says more than a client list.
-                if let Some(v) = t.opt_text(f.raw) {
+                if let Some(v) = field_text(t, f.escaped).opt_text(f.raw) {
                     ev.forwarded_for = Some(v);
                 }
             }
-            continue;
+            return;
         }
-        match bare_seen {
-            0 if text::is_dash(f.raw) => bare_seen += 1,
+        match self.bare_seen {
+            0 if text::is_dash(f.raw) => self.bare_seen += 1,
             0 => {
                 if let Some(ns) = number::fractional_seconds_to_ns(f.raw) {
                     ev.duration_ns = Some(ns);
-                    bare_seen += 1;
+                    self.bare_seen += 1;
                 }
             }
             1 => {
                 if !text::is_dash(f.raw) && is_upstream_times(f.raw) {
                     ev.labels.push(("upstream_response_time".to_string(), t.text(f.raw)));
                 }
-                bare_seen += 1;
+                self.bare_seen += 1;
             }
             _ => {}
         }
     }
-    Ok(())
 }
 
 /// `0.004`, `0.004, 0.002 : 0.001`, `-` entries: what nginx writes for upstream times.
@@ -580,7 +708,109 @@ mod tests {
         assert_eq!((ev.status_code, ev.response_bytes), (None, None));
     }
 
+    /// The line start as the general path reads it: [`find_time`], then [`read_plain_head`].
+    fn start_by_general_path(line: &[u8]) -> Option<(usize, i64, EventData)> {
+        let (open, ms) = find_time(line).ok()?;
+        let mut ev = EventData::default();
+        read_plain_head(line, &LineText::new(line), open - 1, &mut ev).then_some((open, ms, ev))
+    }
+
+    /// What follows the byte count, read as the fields were before they were applied as they
+    /// are read: all of them first, then referer and agent, then the rest in order.
+    fn trailing_by_definition(line: &[u8]) -> Result<EventData, DecodeError> {
+        let t = LineText::new(line);
+        let mut c = Cursor::new(line);
+        let mut fields = Vec::new();
+        while fields.len() < TRAILING_FIELDS_MAX {
+            match next_trailing(&mut c, fields.len())? {
+                Some(f) => fields.push(f),
+                None => break,
+            }
+        }
+        let mut ev = EventData::default();
+        let rest = match &fields[..] {
+            [referer, agent, rest @ ..] if referer.quoted && agent.quoted => {
+                ev.referrer = t.opt_text(referer.raw);
+                ev.user_agent = t.opt_text(agent.raw);
+                rest
+            }
+            _ => &fields[..],
+        };
+        let mut appended = AppendedFields::default();
+        for f in rest {
+            let f = TrailingField { escaped: f.raw.contains(&b'\\'), ..*f };
+            appended.apply(f, &t, &mut ev);
+        }
+        Ok(ev)
+    }
+
+    fn trailing(line: &[u8]) -> Result<EventData, DecodeError> {
+        let mut ev = EventData::default();
+        read_trailing(&mut Cursor::new(line), &LineText::utf8_checked(line), &mut ev)?;
+        Ok(ev)
+    }
+
+    #[test]
+    fn the_plain_start_is_the_general_paths_reading() {
+        let lines: [&[u8]; 14] = [
+            b"10.1.2.3 - alice [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.1\" 200 1",
+            b"10.1.2.3 - - [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - a\\x41b [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - :x [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3  - - [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - a,b [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - a[b [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - [10/Oct/2000:13:55:36 -0700] [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - - [99/Oct/2000:13:55:36 -0700] [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - - [10/Oct/2000:13:55:36 -0700 x",
+            b"010.1.2.3 - - [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3:80 - - [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - caf\xc3\xa9 [10/Oct/2000:13:55:36 -0700] x",
+            b"10.1.2.3 - - - [10/Oct/2000:13:55:36 -0700] x",
+        ];
+        let mut read = 0;
+        for line in lines {
+            let Some(start) = plain_start(line) else { continue };
+            read += 1;
+            let (open, ms, ev) = start_by_general_path(line).expect("the general path reads it");
+            assert_eq!((start.open, start.timestamp_ms), (open, ms));
+            assert_eq!(Some(IpAddr::V4(start.client)), ev.source_ip);
+            let user = LineText::new(line).opt_text(&line[start.user..start.open - 1]);
+            assert_eq!(user, ev.user_name);
+        }
+        assert_eq!(read, 3, "the plain lines above are read on the plain path");
+    }
+
+    #[test]
+    fn trailing_fields_escape_and_order() {
+        let ev = trailing(br#" "http://r/" "a \"b\" \x41" 0.5 - "1.2.3.4""#).unwrap();
+        assert_eq!(ev.referrer.as_deref(), Some("http://r/"));
+        assert_eq!(ev.user_agent.as_deref(), Some(r#"a "b" A"#));
+        assert_eq!(ev.duration_ns, Some(500_000_000));
+        assert_eq!(ev.forwarded_for.as_deref(), Some("1.2.3.4"));
+        let ev = trailing(br#" "\x31.2.3.4" 0.5"#).unwrap();
+        assert_eq!((ev.forwarded_for.as_deref(), ev.user_agent), (Some("1.2.3.4"), None));
+    }
+
     proptest! {
+        /// Fields applied as they are read say what reading them all first said, errors
+        /// included.
+        #[test]
+        fn trailing_fields_read_as_the_definition(
+            parts in proptest::collection::vec(
+                prop::sample::select(vec![
+                    " ", "  ", "\"-\"", "\"a b\"", "\"x\\\"y\"", "\"\\x41\"", "-", "0.004",
+                    "0.1,", ":", "7", "\"", "\"1.2.3.4, 10.0.0.1\"", "caf\u{e9}", "\\",
+                ]),
+                0..14,
+            ),
+        ) {
+            let line = parts.concat();
+            let got = trailing(line.as_bytes()).map_err(|e| e.to_string());
+            let expected = trailing_by_definition(line.as_bytes()).map_err(|e| e.to_string());
+            prop_assert_eq!(got, expected);
+        }
+
         #[test]
         fn random_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = AccessLogDecoder::new().decode(&line);

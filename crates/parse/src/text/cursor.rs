@@ -97,6 +97,12 @@ impl<'a> Cursor<'a> {
     /// line follows, so a stray unescaped quote inside a user agent (servers that do not
     /// escape, such as Envoy) does not cut the field short.
     pub(crate) fn quoted(&mut self) -> Option<&'a [u8]> {
+        self.quoted_field().map(|(content, _)| content)
+    }
+
+    /// [`Cursor::quoted`], and whether the content holds a backslash: the search stops at
+    /// each one anyway, so a reader learns for free whether the field needs unescaping.
+    pub(crate) fn quoted_field(&mut self) -> Option<(&'a [u8], bool)> {
         if self.peek() != Some(b'"') {
             return None;
         }
@@ -108,20 +114,22 @@ impl<'a> Cursor<'a> {
                 && matches!(self.line.get(start + 2), None | Some(b' '))
             {
                 self.pos = start + 2;
-                return Some(&self.line[start..start + 1]);
+                return Some((&self.line[start..start + 1], false));
             }
         }
         let mut i = start;
+        let mut escaped = false;
         loop {
             let j = i + memchr2(b'"', b'\\', self.line.get(i..)?)?;
             if self.line[j] == b'\\' {
+                escaped = true;
                 i = j + 2;
                 continue;
             }
             match self.line.get(j + 1) {
                 None | Some(b' ') => {
                     self.pos = j + 1;
-                    return Some(&self.line[start..j]);
+                    return Some((&self.line[start..j], escaped));
                 }
                 Some(_) => i = j + 1,
             }
@@ -182,6 +190,11 @@ mod tests {
             let mut c = Cursor::new(line.as_bytes());
             let got = c.quoted().map(|field| (field, c.pos()));
             proptest::prop_assert_eq!(got, quoted_by_definition(line.as_bytes()));
+            let mut c = Cursor::new(line.as_bytes());
+            let flagged = c.quoted_field().map(|(field, escaped)| (field, escaped, c.pos()));
+            let expected = quoted_by_definition(line.as_bytes())
+                .map(|(field, pos)| (field, field.contains(&b'\\'), pos));
+            proptest::prop_assert_eq!(flagged, expected);
         }
     }
 

@@ -42,22 +42,19 @@ pub(crate) fn fractional_seconds_to_ns(raw: &[u8]) -> Option<u64> {
 
 const NS_PER_SECOND: u64 = 1_000_000_000;
 
-/// Nanoseconds of each of the first nine decimals.
-const DECIMAL_NS: [u64; 9] =
-    [100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
-
 /// `int.frac` seconds with the dot at `dot`, the integer part not empty.
 fn seconds_with_fraction_to_ns(raw: &[u8], dot: usize) -> Option<u64> {
     let (int, frac) = (&raw[..dot], &raw[dot + 1..]);
     let mut frac_ns = 0u64;
-    for (i, &b) in frac.iter().enumerate() {
+    // Nanoseconds of the next decimal: 100 ms, 10 ms, … 1 ns, then 0 past the ninth.
+    let mut unit = NS_PER_SECOND;
+    for &b in frac {
         let digit = b.wrapping_sub(b'0');
         if digit > 9 {
             return None;
         }
-        if let Some(unit) = DECIMAL_NS.get(i) {
-            frac_ns += u64::from(digit) * unit;
-        }
+        unit /= 10;
+        frac_ns += u64::from(digit) * unit;
     }
     count(int)?.checked_mul(NS_PER_SECOND)?.checked_add(frac_ns)
 }
@@ -75,6 +72,32 @@ pub(crate) fn micros_to_ns(raw: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Decimal seconds by definition: each decimal weighed by its place, the tenth and later
+    /// dropped.
+    fn seconds_by_definition(raw: &str) -> Option<u64> {
+        let (int, frac) = raw.split_once('.')?;
+        if int.is_empty() || int.len() > 19 || !int.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut nanos = frac.to_string();
+        nanos.truncate(9);
+        while nanos.len() < 9 {
+            nanos.push('0');
+        }
+        let frac_ns: u64 = nanos.parse().ok()?;
+        int.parse::<u64>().ok()?.checked_mul(NS_PER_SECOND)?.checked_add(frac_ns)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fractions_read_as_the_definition(raw in "[0-9]{0,21}\\.[0-9x]{0,14}") {
+            proptest::prop_assert_eq!(fractional_seconds_to_ns(raw.as_bytes()), seconds_by_definition(&raw));
+        }
+    }
 
     #[test]
     fn numbers() {

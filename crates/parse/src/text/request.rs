@@ -12,6 +12,9 @@ const METHOD_BYTES_MAX: usize = 32;
 /// Longest URI scheme recognised in an absolute-form target (`https`, `wss`, …).
 const SCHEME_BYTES_MAX: usize = 16;
 
+/// What precedes a three-byte version (`1.1`, `2.0`) at the end of a request line.
+const SHORT_VERSION_TAIL: &[u8] = b" HTTP/";
+
 /// Bytes of an HTTP token (RFC 9110 `tchar`), as a table: the method is checked byte by byte
 /// on every access-log line.
 const TOKEN_BYTES: [bool; 256] = {
@@ -58,7 +61,17 @@ pub(crate) fn apply_request(ev: &mut EventData, t: &LineText<'_>, raw: &[u8]) {
     }
     ev.http_method = Some(t.text(method));
     let rest = &raw[sp + 1..];
-    let (target, version) = match memrchr(b' ', rest) {
+    // The usual request ends in ` HTTP/x.y`: that space is the last one when the version
+    // holds none, which spares the search from the end.
+    let last_space = match rest.len().checked_sub(SHORT_VERSION_TAIL.len() + 3) {
+        Some(at)
+            if rest[at..].starts_with(SHORT_VERSION_TAIL) && !rest[at + 6..].contains(&b' ') =>
+        {
+            Some(at)
+        }
+        _ => memrchr(b' ', rest),
+    };
+    let (target, version) = match last_space {
         Some(sp2) if rest[sp2 + 1..].starts_with(b"HTTP/") => (&rest[..sp2], &rest[sp2 + 6..]),
         _ if rest.starts_with(b"HTTP/") => (&rest[..0], &rest[5..]),
         _ => (rest, &rest[..0]),
@@ -154,6 +167,40 @@ mod tests {
         ev
     }
 
+    /// Target and version split at the last space, the search the `HTTP/x.y` shortcut of
+    /// [`apply_request`] must agree with.
+    fn split_by_definition(rest: &[u8]) -> (&[u8], &[u8]) {
+        match memrchr(b' ', rest) {
+            Some(sp2) if rest[sp2 + 1..].starts_with(b"HTTP/") => (&rest[..sp2], &rest[sp2 + 6..]),
+            _ if rest.starts_with(b"HTTP/") => (&rest[..0], &rest[5..]),
+            _ => (rest, &rest[..0]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn versions_split_as_the_definition(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![" ", "HTTP/", " HTTP/", "1", ".", "/a", "?", "x"]),
+                0..10,
+            ),
+        ) {
+            let rest = parts.concat();
+            let ev = req(&format!("GET {rest}"));
+            let (target, version) = split_by_definition(rest.as_bytes());
+            let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+            let expected_version = (!version.is_empty()).then(|| text(version));
+            proptest::prop_assert_eq!(ev.http_version, expected_version);
+            let mut expected = EventData::default();
+            if !target.is_empty() && target != b"-" {
+                let raw = format!("GET {rest}");
+                apply_target(&mut expected, &LineText::new(raw.as_bytes()), false, target);
+            }
+            proptest::prop_assert_eq!(ev.url_path, expected.url_path);
+            proptest::prop_assert_eq!(ev.url_query, expected.url_query);
+        }
+    }
+
     #[test]
     fn request_lines_split_into_fields() {
         let ev = req("GET /a%20b?c=d&e HTTP/1.1");
@@ -175,6 +222,20 @@ mod tests {
         assert_eq!((ev.url_domain.as_deref(), ev.url_path), (Some("example.com"), None));
         for junk in ["-", "", "hello", "- - - ", "\\x16\\x03\\x01", "G\"T / HTTP/1.1"] {
             assert_eq!(req(junk), EventData::default(), "{junk}");
+        }
+        for (raw, path, version) in [
+            ("GET /a HTTP/1.1", "/a", "1.1"),
+            ("GET /a HTTP/1 1", "/a HTTP/1 1", ""),
+            ("GET /a HTTP/10.1", "/a", "10.1"),
+            ("GET /a b HTTP/x y", "/a b HTTP/x y", ""),
+            ("GET / HTTP/ 2", "/ HTTP/ 2", ""),
+            ("GET /a HTTP/ 1.", "/a HTTP/ 1.", ""),
+            ("GET /a  HTTP/1.1", "/a ", "1.1"),
+            ("GET /a HTTP/1.1 HTTP/2.0", "/a HTTP/1.1", "2.0"),
+        ] {
+            let ev = req(raw);
+            assert_eq!(ev.url_path.as_deref(), Some(path), "{raw}");
+            assert_eq!(ev.http_version.as_deref().unwrap_or(""), version, "{raw}");
         }
         let ev = req("GET HTTP/1.1");
         assert_eq!((ev.url_path, ev.http_version.as_deref()), (None, Some("1.1")));

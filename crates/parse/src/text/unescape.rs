@@ -8,7 +8,11 @@
 #[derive(Clone, Copy)]
 pub(crate) struct LineText<'a> {
     line: &'a [u8],
+    /// The line, when it is valid UTF-8 and no field read through this value holds a
+    /// backslash: fields are then slices of it.
     plain: Option<&'a str>,
+    /// The line, when it is valid UTF-8, whatever its backslashes.
+    utf8: Option<&'a str>,
 }
 
 impl<'a> LineText<'a> {
@@ -17,7 +21,20 @@ impl<'a> LineText<'a> {
             Some(_) => None,
             None => std::str::from_utf8(line).ok(),
         };
-        LineText { line, plain }
+        LineText { line, plain, utf8: plain }
+    }
+
+    /// The line checked for UTF-8 only, for a reader that scans its fields for backslashes
+    /// itself (the quoted-field search does): fields read through this value take the
+    /// per-field path, and those of [`LineText::unescaped`] are slices again.
+    pub(crate) fn utf8_checked(line: &'a [u8]) -> LineText<'a> {
+        LineText { line, plain: None, utf8: std::str::from_utf8(line).ok() }
+    }
+
+    /// This line for fields the caller has seen to hold no backslash: nothing in them needs
+    /// decoding, so on a valid UTF-8 line they are copied as they are.
+    pub(crate) fn unescaped(&self) -> LineText<'a> {
+        LineText { plain: self.utf8, ..*self }
     }
 
     /// The text of `raw`, escapes decoded. `raw` is normally a part of the line; anything
@@ -33,6 +50,7 @@ impl<'a> LineText<'a> {
             let start = (raw.as_ptr() as usize).wrapping_sub(self.line.as_ptr() as usize);
             if let Some(s) = start.checked_add(raw.len()).and_then(|end| plain.get(start..end)) {
                 debug_assert_eq!(s.as_bytes(), raw);
+                debug_assert!(!raw.contains(&b'\\'), "an escape in a field read as plain");
                 return s.to_owned();
             }
         }
