@@ -3,6 +3,7 @@
 //! agent) costs a pass over a byte table, a SWAR pass for card numbers, a SIMD search or two,
 //! and no allocation.
 
+use super::clean::Scan;
 use super::edits::{
     is_masked, is_pseudonyms, pseudonym_at, Edit, Found, PRIORITY_SHAPE, PRIORITY_TEXT_NAMED,
 };
@@ -122,9 +123,51 @@ pub(super) fn scan(r: &Redactor, s: &str, out: &mut Vec<Edit>) {
 /// any of them: without `=` or `:` there is no named value and no query parameter, and under
 /// 13 bytes no card number or key shape. Short values (a method, a version, a status) go no
 /// further.
+#[inline]
 pub(super) fn holds_nothing_to_scan(b: &[u8]) -> bool {
     // A plain loop: for so few bytes, cheaper than a SIMD search's set-up.
     b.len() < CARD_DIGITS_MIN.min(SHAPE_BYTES_MIN) && !b.iter().any(|&c| c == b'=' || c == b':')
+}
+
+/// Whether `scan` (and so every settling pass after it) finds nothing in `b`, fills no id and
+/// counts nothing, proved by the very prefilters the scans run behind, without their work
+/// (the edits, the URL pass, the settling). `false` proves nothing: the full pass must run.
+///
+/// What it proves, finder by finder (see [`scan_skipping`] and `url.rs`):
+/// - key shapes and JWTs: [`might_hold_shape`] says none can start here;
+/// - card numbers: [`might_hold_card`] says no run of 13 card bytes is here;
+/// - query parameters: only a `name=value` pair is ever looked at, so a query without `=`,
+///   or a URL without `?` or without `=`, has none;
+/// - values under a name: each `=` and `:` (but a URL's `://`, which the scan passes over too)
+///   has before it a name that the name rule finds ordinary, read with no opaque span in the
+///   way (none can be: there is no shape, no card, and no pseudonym in the value);
+/// - `scheme://user:password@host`: no `@` after a `://`.
+pub(super) fn finds_nothing(b: &[u8], scan: Scan) -> bool {
+    if b.len() < SECRET_BYTES_MIN && scan == Scan::Text {
+        return true;
+    }
+    let marks = Marks::of(b);
+    let query_pairs = match scan {
+        Scan::Text => false,
+        Scan::Url | Scan::UrlFillingIds => marks.has(EQUALS) && marks.has(QUESTION),
+        Scan::Query => marks.has(EQUALS),
+    };
+    if query_pairs || might_hold_shape(b, &marks) || might_hold_card(b) {
+        return false;
+    }
+    if !marks.has(SEPARATOR) {
+        return true;
+    }
+    if marks.has(AT) && memmem::find(b, b"://").is_some() {
+        return false;
+    }
+    if marks.has(UNDERSCORE) && memchr_iter(b'_', b).any(|us| pseudonym_at(b, us).is_some()) {
+        return false;
+    }
+    memchr2_iter(b'=', b':', b).all(|p| {
+        (b[p] == b':' && b[p + 1..].starts_with(b"//"))
+            || name_before(b, p, &[]).is_none_or(|name| classify(name).is_none())
+    })
 }
 
 /// [`scan`], leaving alone the `=` at the positions in `handled` (sorted): the query pass has
@@ -163,10 +206,14 @@ const UNDERSCORE: u8 = 4;
 const DASH: u8 = 8;
 const CAPITAL_J: u8 = 16;
 const CAPITAL_A: u8 = 32;
+// Not starts of their own, but what the query passes need before they can find anything.
+const EQUALS: u8 = 64;
+const QUESTION: u8 = 128;
 
 const fn byte_flag_table() -> [u8; 256] {
     let mut t = [0u8; 256];
-    t[b'=' as usize] = SEPARATOR;
+    t[b'=' as usize] = SEPARATOR | EQUALS;
+    t[b'?' as usize] = QUESTION;
     t[b':' as usize] = SEPARATOR;
     t[b'@' as usize] = AT;
     t[b'_' as usize] = UNDERSCORE;
@@ -248,18 +295,14 @@ fn equal_to(w: u64, byte: u8) -> u64 {
 /// dashes (or `.` and `/`, which cost less to let through than to keep out), as any card
 /// number has. Eight bytes at a time (SWAR), carrying the run from one word to the next.
 fn might_hold_card(b: &[u8]) -> bool {
-    if b.len() < CARD_DIGITS_MIN {
+    if b.len() < CARD_DIGITS_MIN || !has_digits(b, CARD_DIGITS_MIN) {
         return false;
     }
-    let mut words = b.chunks_exact(8);
-    let mut last = [0u8; 8];
-    last[..words.remainder().len()].copy_from_slice(words.remainder());
     let mut run = 0u32;
-    for w in words
-        .by_ref()
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .chain(std::iter::once(u64::from_le_bytes(last)))
-    {
+    let mut at = 0;
+    while at < b.len() {
+        let w = word_at(b, at);
+        at += 8;
         // `-` to `9` takes in `.` and `/` too: a wider net, checked exactly afterwards.
         let cardish = in_range(w, b'-', b'9') | equal_to(w, b' ');
         // One bit per byte, the first byte lowest: the high bits gathered by a multiply.
@@ -278,6 +321,40 @@ fn might_hold_card(b: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Whether `b` holds at least `n` ASCII digits (a card number has 13): eight bytes at a time
+/// (SWAR), far cheaper than the run test, which only values with that many digits then take.
+fn has_digits(b: &[u8], n: usize) -> bool {
+    let mut digits = 0;
+    let mut at = 0;
+    while at < b.len() {
+        let w = word_at(b, at);
+        at += 8;
+        // One bit per digit, at each byte's bottom; the multiply sums the bytes into the top.
+        let ones = in_range(w, b'0', b'9') >> 7;
+        digits += (ones.wrapping_mul(repeat(1)) >> 56) as usize;
+        if digits >= n {
+            return true;
+        }
+    }
+    false
+}
+
+/// The eight bytes of `b` from `at` as a little-endian word, the first byte lowest; past the
+/// end of `b`, zero bytes (which no finder looks for). A tail is read as the last eight bytes
+/// and shifted rather than copied, which would cost a `memcpy` call.
+fn word_at(b: &[u8], at: usize) -> u64 {
+    if let Some(word) = b.get(at..at + 8) {
+        return u64::from_le_bytes(word.try_into().expect("8 bytes"));
+    }
+    let rest = b.len() - at;
+    if b.len() >= 8 {
+        let last: [u8; 8] = b[b.len() - 8..].try_into().expect("8 bytes");
+        u64::from_le_bytes(last) >> (8 * (8 - rest))
+    } else {
+        b[at..].iter().rev().fold(0u64, |w, &c| w << 8 | u64::from(c))
+    }
 }
 
 /// An edit replacing `b[span]` with its pseudonym of `kind`.
@@ -773,6 +850,37 @@ mod tests {
             for pad in 0..9 {
                 let text = format!("{}{digits}{}", "x".repeat(pad), "y".repeat(pad));
                 assert!(might_hold_card(text.as_bytes()), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn digit_counts_and_card_runs_match_a_byte_by_byte_reading() {
+        let naive_run = |b: &[u8]| {
+            let mut run = 0;
+            b.iter().any(|&c| {
+                run = if (b'-'..=b'9').contains(&c) || c == b' ' { run + 1 } else { 0 };
+                run >= CARD_DIGITS_MIN
+            })
+        };
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let alphabet = b"0123456789 -./xA_";
+        for len in 0..70 {
+            for _ in 0..60 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        alphabet[usize::try_from(seed % 17).unwrap()]
+                    })
+                    .collect();
+                let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+                for n in [1, CARD_DIGITS_MIN, 40] {
+                    assert_eq!(has_digits(&b, n), digits >= n, "{:?}", String::from_utf8_lossy(&b));
+                }
+                let run = naive_run(&b) && digits >= CARD_DIGITS_MIN;
+                assert_eq!(might_hold_card(&b), run, "{:?}", String::from_utf8_lossy(&b));
             }
         }
     }
