@@ -93,6 +93,11 @@ impl EvalCache {
         self.request = (scanned, found);
     }
 
+    /// The current event's request scan so far: (classes looked for, classes found).
+    pub fn request_scan(&self) -> (AttackSet, AttackSet) {
+        self.request
+    }
+
     /// Forgets the previous event's injection results.
     pub fn next_event(&mut self) {
         self.request = (AttackSet::EMPTY, AttackSet::EMPTY);

@@ -7,7 +7,10 @@
 //! distinct tests of this kind (its atoms, at most [`ATOMS_MAX`]) are run once per event, each
 //! field read once, into a bit mask; a rule whose requirements the mask does not meet is not
 //! visited. The tests a rule's filter holds as top-level entries are left out of the filter
-//! the rule then runs, as the mask has answered them.
+//! the rule then runs, as the mask has answered them. A `request: {attack: ...}` test has an
+//! atom too, answered from the request scan the event came with: clear when that scan looked
+//! for the test's classes and found none (the test is then false), set otherwise; such an atom
+//! only rules events out, and the test stays in the filter.
 //!
 //! Soundness: a requirement is derived only where the condition cannot hold without it (an
 //! entry of a conjunction, or one of the alternatives of an `any`, each with its own
@@ -16,7 +19,7 @@
 //! or once for several rules, changes no result.
 
 use crate::condition::{all_of, Cond, EvalCache, Test};
-use crate::injection::InjectionDetector;
+use crate::injection::{AttackSet, InjectionDetector};
 use apiwatch_core::{EventData, Field};
 
 /// Atoms per shard: the bits of the mask. Tests beyond stay in the rules' filters.
@@ -31,6 +34,10 @@ const ALTERNATIVES_MAX: usize = 8;
 pub(super) struct Atoms {
     /// Each field with its tests and their bits.
     by_field: Vec<(Field, Vec<(u32, Test)>)>,
+    /// `request: {attack: ...}` tests and their bits. Such a bit means "may hold": it is clear
+    /// only when the event's request scan (given before the rules run) looked for every class
+    /// of the test and found none of them, which is when the test is false.
+    requests: Vec<(u32, AttackSet)>,
     count: usize,
 }
 
@@ -62,6 +69,21 @@ impl Atoms {
         Some(1 << bit)
     }
 
+    /// The bit of the request test for `wanted`, shared like field tests; `None` when every bit
+    /// is taken.
+    fn request_bit(&mut self, wanted: AttackSet) -> Option<u64> {
+        if let Some((bit, _)) = self.requests.iter().find(|(_, w)| *w == wanted) {
+            return Some(1 << bit);
+        }
+        if self.count >= ATOMS_MAX {
+            return None;
+        }
+        let bit = u32::try_from(self.count).expect("fewer than 64 atoms");
+        self.count += 1;
+        self.requests.push((bit, wanted));
+        Some(1 << bit)
+    }
+
     /// The bit of a test already registered.
     fn find(&self, f: &Field, t: &Test) -> Option<u64> {
         let (_, tests) = self.by_field.iter().find(|(g, _)| g == f)?;
@@ -80,6 +102,15 @@ impl Atoms {
             let v = ev.get(f);
             for (bit, t) in tests {
                 if t.eval(f, v, det, cache) {
+                    mask |= 1 << bit;
+                }
+            }
+        }
+        if !self.requests.is_empty() {
+            let (scanned, found) = cache.request_scan();
+            for (bit, wanted) in &self.requests {
+                if !wanted.difference(scanned).is_empty() || !found.intersection(*wanted).is_empty()
+                {
                     mask |= 1 << bit;
                 }
             }
@@ -124,6 +155,69 @@ impl Gate {
                 .as_deref()
                 .is_none_or(|groups| groups.iter().all(|alts| alts.iter().any(|r| r.admits(mask))))
     }
+}
+
+/// Masks remembered with the rules they admit (a power of two). Events fall into few kinds
+/// (an nginx line with or without a user, a 2xx or a 4xx, a GET or a POST), so a few dozen
+/// masks recur.
+const ADMITTED_SLOTS_COUNT: usize = 64;
+
+/// The rules (by position) an event's mask admits, remembered per mask: finding them costs a
+/// lookup instead of a test of every rule's gate. A gate's answer depends on the mask alone.
+#[derive(Debug)]
+pub(super) struct Admission {
+    /// Words of 64 rules in a set.
+    words: usize,
+    /// Per slot: the mask whose admitted rules the slot holds (`None`: empty slot).
+    masks: Box<[Option<u64>]>,
+    /// Per slot, `words` words: the admitted rules, bit `i % 64` of word `i / 64` for rule `i`.
+    sets: Box<[u64]>,
+}
+
+impl Admission {
+    /// An empty memo for `rules` rules.
+    pub fn new(rules: usize) -> Admission {
+        let words = rules.div_ceil(64).max(1);
+        Admission {
+            words,
+            masks: vec![None; ADMITTED_SLOTS_COUNT].into_boxed_slice(),
+            sets: vec![0; ADMITTED_SLOTS_COUNT * words].into_boxed_slice(),
+        }
+    }
+
+    /// The rules whose gates (`gates`, always the same list) admit `mask`.
+    #[inline]
+    pub fn admitted(&mut self, mask: u64, gates: &[Gate]) -> &[u64] {
+        // Multiplicative hashing: the top bits depend on every bit of the mask.
+        let slot = (mask.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            >> (64 - ADMITTED_SLOTS_COUNT.trailing_zeros())) as usize;
+        let set = &mut self.sets[slot * self.words..(slot + 1) * self.words];
+        if self.masks[slot] != Some(mask) {
+            admitted_by_gates(mask, gates, set);
+            self.masks[slot] = Some(mask);
+        }
+        set
+    }
+}
+
+/// Fills `set` with the rules whose gates admit `mask`, asking each gate.
+#[inline(never)]
+fn admitted_by_gates(mask: u64, gates: &[Gate], set: &mut [u64]) {
+    set.fill(0);
+    for (i, g) in gates.iter().enumerate() {
+        if g.admits(mask) {
+            set[i / 64] |= 1 << (i % 64);
+        }
+    }
+}
+
+/// Every one of `rules` rules, as a set like [`Admission::admitted`]'s.
+pub(super) fn every_rule(rules: usize) -> Vec<u64> {
+    let mut set = vec![0; rules.div_ceil(64).max(1)];
+    for i in 0..rules {
+        set[i / 64] |= 1 << (i % 64);
+    }
+    set
 }
 
 /// Derives a rule's gate from its filter and group_by, registering atoms; returns the gate and
@@ -219,7 +313,13 @@ fn necessary(c: &Cond, atoms: &mut Atoms, req: &mut Req, groups: Option<&mut Vec
                 groups.push(alts.into_boxed_slice());
             }
         }
-        Cond::True | Cond::RequestAttack(_) => {}
+        Cond::RequestAttack(wanted) => {
+            // Its bit is only "may hold": a requirement, never an answer (see `answered`).
+            if let Some(b) = atoms.request_bit(*wanted) {
+                req.all |= b;
+            }
+        }
+        Cond::True => {}
     }
 }
 
@@ -320,9 +420,20 @@ mod tests {
             let mut cache = EvalCache::default();
             let mut g = Gen(0x9e37_79b9_7f4a_7c15);
             let (mut admitted, mut refused) = (0, 0);
+            let indices: Vec<usize> = (0..rules.len()).collect();
+            let classes = super::super::prescan::request_classes_of(&set, &indices);
+            let mut memo = crate::injection::ValueMemo::default();
+            let (mut scanned, mut found) = (0, 0);
             for _ in 0..3_000 {
                 let ev = event(&mut g);
                 cache.next_event();
+                // Half the events come with their request scan, as from the decoding workers.
+                if g.next().is_multiple_of(2) {
+                    let attacks = det.scan_request_memo(&ev, classes, &mut memo);
+                    cache.set_request_scan(classes, attacks);
+                    scanned += 1;
+                    found += usize::from(!attacks.is_empty());
+                }
                 let mask = atoms.eval(&ev, det, &mut cache);
                 for (rule, (gate, rest)) in rules.iter().zip(&compiled) {
                     let keyed = rule.group_by.iter().all(|f| !ev.get(f).is_absent());
@@ -337,8 +448,58 @@ mod tests {
                     }
                 }
             }
-            // Both ways are exercised.
+            // Both ways are exercised, and scans that found attacks and scans that did not.
             assert!(admitted > 1_000 && refused > 1_000, "{admitted} {refused}");
+            assert!(found > 100 && scanned - found > 100, "{scanned} {found}");
+        }
+    }
+
+    /// The remembered admitted rules are exactly those whose gates admit the mask, for rule
+    /// sets of one and of several words, on masks from varied events (which recur) and on
+    /// random masks (which evict each other).
+    #[test]
+    fn admission_agrees_with_the_gates() {
+        let own = RuleSet::from_sources(&[("t.yaml".into(), RULES.into())]).expect("rules load");
+        for set in [own, RuleSet::builtin()] {
+            let rules = &set.inner.rules;
+            let det = &set.inner.detector;
+            let mut atoms = Atoms::default();
+            let once: Vec<Gate> =
+                rules.iter().map(|r| compile(&r.filter, &r.group_by, &mut atoms).0).collect();
+            // The same gates repeated past 64 rules, so that sets span several words.
+            let mut gates = Vec::new();
+            for _ in 0..3 {
+                gates.extend(rules.iter().map(|r| compile(&r.filter, &r.group_by, &mut atoms).0));
+            }
+            for gates in [once, gates] {
+                let mut memo = Admission::new(gates.len());
+                let every = every_rule(gates.len());
+                let mut cache = EvalCache::default();
+                let mut g = Gen(0x2545_f491_4f6c_dd1d);
+                let (mut admitted, mut refused) = (0, 0);
+                for n in 0..6_000 {
+                    let mask = if n % 3 == 0 {
+                        g.next() & g.next()
+                    } else {
+                        cache.next_event();
+                        atoms.eval(&event(&mut g), det, &mut cache)
+                    };
+                    let set = memo.admitted(mask, &gates);
+                    assert_eq!(set.len(), every.len());
+                    for (pos, gate) in gates.iter().enumerate() {
+                        let listed = set[pos / 64] & (1 << (pos % 64)) != 0;
+                        assert_eq!(listed, gate.admits(mask), "rule {pos} mask {mask:#x}");
+                        if listed {
+                            admitted += 1;
+                        } else {
+                            refused += 1;
+                        }
+                    }
+                    // Nothing beyond the rules.
+                    assert!(set.iter().zip(&every).all(|(x, e)| x & !e == 0));
+                }
+                assert!(admitted > 1_000 && refused > 1_000, "{admitted} {refused}");
+            }
         }
     }
 

@@ -7,7 +7,8 @@
 //! the earliest of them, and only then rule by rule.
 //!
 //! An event visits only the rules whose gates admit it (module `gate`): cheap tests of the rules'
-//! filters are answered once per event for all of them.
+//! filters are answered once per event for all of them, into a mask, and the rules a mask admits
+//! are remembered per mask, so that the rules an event does not concern cost nothing.
 
 mod alerts;
 mod baseline;
@@ -187,6 +188,10 @@ pub struct Engine {
     /// them.
     atoms: gate::Atoms,
     gates: Vec<gate::Gate>,
+    /// The rules each mask admits, found without visiting the others.
+    admission: gate::Admission,
+    /// Every rule (positions in `runtimes`), as a set like the admitted ones.
+    every: Vec<u64>,
     /// At most the earliest `next_due_ms` of the rules: until the watermark reaches it, no
     /// rule has housekeeping to do.
     due_min_ms: i64,
@@ -255,6 +260,8 @@ impl Engine {
             .collect();
         let mut cache = EvalCache::default();
         cache.request_all = prescan::request_classes_of(&rules, indices);
+        let admission = gate::Admission::new(gates.len());
+        let every = gate::every_rule(gates.len());
         Engine {
             rules,
             runtimes,
@@ -265,6 +272,8 @@ impl Engine {
             hasher,
             atoms,
             gates,
+            admission,
+            every,
             due_min_ms: i64::MAX,
             scratch: String::with_capacity(64),
             cache,
@@ -295,45 +304,71 @@ impl Engine {
         let wm = self.watermark_ms;
         self.cache.next_event();
         self.cache.set_request_scan(pre.scanned, pre.found);
-        let set = &*self.rules;
+        let Engine {
+            rules,
+            runtimes,
+            events,
+            keys,
+            hasher,
+            atoms,
+            gates,
+            admission,
+            every,
+            due_min_ms,
+            scratch,
+            cache,
+            ipv4_texts,
+            ..
+        } = self;
+        let set = &**rules;
         let det = &set.inner.detector;
-        let mask = self.atoms.eval(ev, det, &mut self.cache);
-        let due = wm >= self.due_min_ms;
-        for (rt, gate) in self.runtimes.iter_mut().zip(&self.gates) {
-            // Housekeeping first, as before any event of the rule's.
-            if due && wm >= rt.next_due_ms {
-                rt.housekeeping(&set.inner.rules[rt.index], wm, false, out);
-            }
-            if !gate.admits(mask) {
-                continue;
-            }
-            let rule = &set.inner.rules[rt.index];
-            if rt.has_allow && rule.allow.allows(ev) {
-                continue;
-            }
-            if !rt.filter.eval(ev, det, &mut self.cache) {
-                continue;
-            }
-            let key = &mut self.keys[rt.group];
-            if key.event != self.events {
-                key.event = self.events;
-                key.present = build_key(&key.group_by, ev, &mut key.text, &mut self.ipv4_texts);
-                if key.present {
-                    key.hash = self.hasher.key(&key.text).hash();
+        let mask = atoms.eval(ev, det, cache);
+        let admitted = admission.admitted(mask, gates);
+        // When some rule's housekeeping may be due, every rule is walked (housekeeping first,
+        // as before any event of the rule's); otherwise only the admitted ones, in rule order.
+        let due = wm >= *due_min_ms;
+        let walk: &[u64] = if due { every } else { admitted };
+        for (w, &word) in walk.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let pos = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let rt = &mut runtimes[pos];
+                let rule = &set.inner.rules[rt.index];
+                if due {
+                    if wm >= rt.next_due_ms {
+                        rt.housekeeping(rule, wm, false, out);
+                    }
+                    if admitted[w] & (1 << (pos % 64)) == 0 {
+                        continue;
+                    }
                 }
+                if rt.has_allow && rule.allow.allows(ev) {
+                    continue;
+                }
+                if !rt.filter.eval(ev, det, cache) {
+                    continue;
+                }
+                let key = &mut keys[rt.group];
+                if key.event != *events {
+                    key.event = *events;
+                    key.present = build_key(&key.group_by, ev, &mut key.text, ipv4_texts);
+                    if key.present {
+                        key.hash = hasher.key(&key.text).hash();
+                    }
+                }
+                if !key.present {
+                    continue;
+                }
+                rt.events_matched += 1;
+                let key = Key::with_hash(&key.text, key.hash);
+                rt.on_event(rule, ev, key, det, cache, scratch, out);
+                *due_min_ms = (*due_min_ms).min(rt.next_due_ms);
             }
-            if !key.present {
-                continue;
-            }
-            rt.events_matched += 1;
-            let key = Key::with_hash(&key.text, key.hash);
-            rt.on_event(rule, ev, key, det, &mut self.cache, &mut self.scratch, out);
-            self.due_min_ms = self.due_min_ms.min(rt.next_due_ms);
         }
         if due {
             // Housekeeping moved due times later: find the earliest again.
-            self.due_min_ms =
-                self.runtimes.iter().map(|rt| rt.next_due_ms).min().unwrap_or(i64::MAX);
+            *due_min_ms = runtimes.iter().map(|rt| rt.next_due_ms).min().unwrap_or(i64::MAX);
         }
     }
 
