@@ -24,6 +24,10 @@ const BATCH_EVENTS: usize = 4096;
 const WORKER_QUEUE_CHUNKS: usize = 2;
 /// Batches queued per detection shard.
 const SHARD_QUEUE_BATCHES: usize = 8;
+/// Processed batches queued for release.
+const SPENT_QUEUE_BATCHES: usize = 8;
+/// Processed batches queued per decoding worker, to be freed by the thread that allocated them.
+const RETURN_QUEUE_BATCHES: usize = 4;
 /// Events a chunk's vector is sized for up front at most. Sizing it to the chunk's line count
 /// saves regrowing (a copy of every event decoded so far); the cap keeps a chunk of empty
 /// lines from reserving an event's worth of memory per byte.
@@ -59,11 +63,14 @@ struct Decoded {
 struct Batch {
     events: Vec<Event>,
     prescans: Vec<Prescan>,
+    /// The decoding worker (input position, worker) that allocated every event of the batch,
+    /// if one did.
+    from_worker: Option<(usize, usize)>,
 }
 
 impl Batch {
     fn with_capacity(n: usize) -> Batch {
-        Batch { events: Vec::with_capacity(n), prescans: Vec::with_capacity(n) }
+        Batch { events: Vec::with_capacity(n), prescans: Vec::with_capacity(n), from_worker: None }
     }
 }
 
@@ -120,18 +127,23 @@ fn decode_chunk(
     enrich: &mut apiwatch_enrich::EnrichWorker,
     redactor: &Redactor,
     prescanner: &mut Prescanner,
+    spare: Option<Batch>,
 ) -> Decoded {
     // The last line of an input may lack its `\n`.
     let reserved = usize::try_from(chunk.newlines + 1)
         .unwrap_or(CHUNK_EVENTS_RESERVED_MAX)
         .min(CHUNK_EVENTS_RESERVED_MAX);
-    let mut out = Decoded {
-        events: Vec::with_capacity(reserved),
-        prescans: Vec::with_capacity(reserved),
-        lines: 0,
-        unparsed: Vec::new(),
-        unparsed_count: 0,
+    // A processed batch's vectors are reused: a chunk's events take hundreds of KiB, which
+    // the allocator would otherwise fetch (and the kernel zero) afresh for every chunk.
+    let (mut events, mut prescans) = match spare {
+        Some(b) => (b.events, b.prescans),
+        None => (Vec::new(), Vec::new()),
     };
+    events.clear();
+    prescans.clear();
+    events.reserve(reserved);
+    prescans.reserve(reserved);
+    let mut out = Decoded { events, prescans, lines: 0, unparsed: Vec::new(), unparsed_count: 0 };
     let fail = |out: &mut Decoded, line: u64, why: String| {
         out.unparsed_count += 1;
         if out.unparsed.len() < UNPARSED_EXAMPLES_MAX {
@@ -174,6 +186,8 @@ fn describe(e: &DecodeError) -> String {
 struct InputStream {
     receivers: Vec<Receiver<Decoded>>,
     next_worker: usize,
+    /// The worker that decoded `current`.
+    current_worker: usize,
     current: VecDeque<Event>,
     /// The request scans of `current`, in step with it.
     current_prescans: VecDeque<Prescan>,
@@ -187,6 +201,7 @@ impl InputStream {
         while self.current.is_empty() && !self.done {
             match self.receivers[self.next_worker].recv() {
                 Ok(d) => {
+                    self.current_worker = self.next_worker;
                     self.next_worker = (self.next_worker + 1) % self.receivers.len();
                     self.report.lines += d.lines;
                     self.report.unparsed += d.unparsed_count;
@@ -218,15 +233,20 @@ pub fn run(
     let read_errors: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
     thread::scope(|scope| {
         let mut streams = Vec::new();
+        // Per input, per worker: where processed batches go back to be freed.
+        let mut returns: Vec<Vec<Sender<Batch>>> = Vec::new();
         for (pos, mut prepared) in inputs.into_iter().enumerate() {
             let k = settings.workers_per_input.max(1);
             let mut chunk_senders: Vec<Sender<Chunk>> = Vec::new();
             let mut receivers = Vec::new();
+            let mut input_returns = Vec::new();
             for _ in 0..k {
                 let (ctx, crx) = bounded::<Chunk>(WORKER_QUEUE_CHUNKS);
                 let (dtx, drx) = bounded::<Decoded>(WORKER_QUEUE_CHUNKS);
+                let (rtx, rrx) = bounded::<Batch>(RETURN_QUEUE_BATCHES);
                 chunk_senders.push(ctx);
                 receivers.push(drx);
+                input_returns.push(rtx);
                 let decoder = Arc::clone(&prepared.decoder);
                 let mut enrich = settings.enricher.worker();
                 let redactor = settings.redactor.clone();
@@ -234,6 +254,10 @@ pub fn run(
                 let index = prepared.spec.index;
                 scope.spawn(move || {
                     for chunk in crx {
+                        // The allocator frees fastest, and reuses the memory soonest, in the
+                        // thread that allocated it: events come back here to be dropped (all
+                        // but the last batch's vectors, kept for the next chunk).
+                        let spare = rrx.try_iter().last();
                         let d = decode_chunk(
                             &chunk,
                             index,
@@ -241,6 +265,7 @@ pub fn run(
                             &mut enrich,
                             &redactor,
                             &mut prescanner,
+                            spare,
                         );
                         if dtx.send(d).is_err() {
                             return;
@@ -248,6 +273,7 @@ pub fn run(
                     }
                 });
             }
+            returns.push(input_returns);
             let errors = Arc::clone(&read_errors);
             let first = std::mem::take(&mut prepared.first_chunks);
             let mut chunker = prepared.chunker;
@@ -284,6 +310,7 @@ pub fn run(
             streams.push(InputStream {
                 receivers,
                 next_worker: 0,
+                current_worker: 0,
                 current: VecDeque::new(),
                 current_prescans: VecDeque::new(),
                 done: false,
@@ -296,6 +323,23 @@ pub fn run(
             });
         }
 
+        // Freeing a batch's events (every string of every event) costs about as much as a
+        // tenth of detecting on them, and several times more in a thread other than the one
+        // that allocated them. The shards, the slowest stage, pass processed batches here; a
+        // batch from one decoding worker goes back to it, any other (merged from several
+        // inputs) is freed here.
+        let (spent_tx, spent_rx) = bounded::<Arc<Batch>>(SPENT_QUEUE_BATCHES);
+        scope.spawn(move || {
+            for spent in spent_rx {
+                // Another shard may still be reading the batch: the last one releases it.
+                let Ok(batch) = Arc::try_unwrap(spent) else { continue };
+                if let Some((input, worker)) = batch.from_worker {
+                    // A worker that is busy or finished leaves the batch to be freed here.
+                    let _ = returns[input][worker].try_send(batch);
+                }
+            }
+        });
+
         // Detection shards.
         let mut shard_senders = Vec::new();
         let mut shard_handles = Vec::new();
@@ -305,6 +349,7 @@ pub fn run(
             let rules = Arc::clone(&settings.rules);
             let limits = settings.limits.clone();
             let count = settings.shards.max(1);
+            let spent = spent_tx.clone();
             shard_handles.push(scope.spawn(move || {
                 let mut engine = Engine::new(rules, limits, shard, count);
                 let mut alerts = Vec::new();
@@ -312,6 +357,9 @@ pub fn run(
                     for (ev, &pre) in batch.events.iter().zip(&batch.prescans) {
                         engine.process_prescanned(ev, pre, &mut alerts);
                     }
+                    // Only if the releasing thread has gone (it never stops first) is the
+                    // batch dropped here.
+                    let _ = spent.send(batch);
                 }
                 engine.finish(&mut alerts);
                 (alerts, engine.stats())
@@ -343,7 +391,7 @@ pub fn run(
                 let prescans = Vec::from(std::mem::take(&mut only.current_prescans));
                 only.report.note_events(&events);
                 total += events.len() as u64;
-                send_all(Batch { events, prescans });
+                send_all(Batch { events, prescans, from_worker: Some((0, only.current_worker)) });
                 events_done.store(total, Ordering::Relaxed);
             }
         }
@@ -375,6 +423,7 @@ pub fn run(
         }
         events_done.store(total, Ordering::Relaxed);
         drop(shard_senders);
+        drop(spent_tx);
 
         let mut alerts = Vec::new();
         let mut engine_stats = Vec::new();

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 pub struct ReplayPlan {
     pub inputs: Vec<InputSpec>,
     pub custom_formats: Vec<CustomFormat>,
-    pub enrich: apiwatch_enrich::EnrichConfig,
+    /// Built while the rules compiled; its error is reported after the key's, as if built
+    /// in turn.
+    pub enricher: Result<apiwatch_enrich::Enricher, apiwatch_enrich::EnrichError>,
     pub rules: apiwatch_detect::RuleSet,
     pub limits: apiwatch_detect::Limits,
     pub threads: usize,
@@ -59,7 +61,14 @@ fn plan(args: &ReplayArgs) -> anyhow::Result<ReplayPlan> {
     let mut rule_dirs = args.rules.clone();
     rule_dirs.extend(cfg.rules);
     let with_builtin = rule_dirs.is_empty() || args.with_builtin || cfg.with_builtin_rules;
-    let rules = rules_cmd::load_rules(&rule_dirs, with_builtin)?;
+    // The GeoIP databases are read whole (tens of MB) while the rules compile (YAML, regexes,
+    // the injection detectors): start-up takes the longer of the two, not their sum.
+    let (rules, enricher) = std::thread::scope(|s| {
+        let enricher = s.spawn(|| apiwatch_enrich::Enricher::build(&enrich));
+        let rules = rules_cmd::load_rules(&rule_dirs, with_builtin);
+        (rules, enricher.join().expect("building the enricher does not panic"))
+    });
+    let rules = rules?;
     let mut limits = apiwatch_detect::Limits::default();
     if let Some(m) = cfg.max_keys_per_rule {
         limits.max_keys_per_rule = m;
@@ -72,7 +81,7 @@ fn plan(args: &ReplayArgs) -> anyhow::Result<ReplayPlan> {
     Ok(ReplayPlan {
         inputs,
         custom_formats,
-        enrich,
+        enricher,
         rules,
         limits,
         threads,
@@ -167,7 +176,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
     let plan = plan(&args)?;
     let key = key::load_or_create(&plan.key_file)?;
     let redactor = Redactor::new(key);
-    let enricher = Arc::new(apiwatch_enrich::Enricher::build(&plan.enrich).context("enrichment")?);
+    let enricher = Arc::new(plan.enricher.context("enrichment")?);
     let custom: Vec<(String, Arc<dyn Decoder>)> = plan
         .custom_formats
         .iter()

@@ -148,9 +148,9 @@ pub(crate) fn load(sources: &[(String, String)]) -> Result<Vec<Rule>, LoadErrors
     let mut rules = Vec::new();
     let mut ids: HashMap<String, (String, Loc)> = HashMap::new();
     let mut shared = HashMap::new();
-    for (file, text) in sources {
+    for ((file, _), parsed) in sources.iter().zip(parse_all(sources)) {
         let mut cx = Cx { file, shared: &mut shared, prefix: String::new(), errors: Vec::new() };
-        match yaml::parse(text) {
+        match parsed {
             Err(e) => cx.err(e.loc, "yaml", e.message),
             Ok(root) => match &root.value {
                 Yaml::Map(_) => load_one(&mut cx, &root, &mut ids, &mut rules),
@@ -182,6 +182,25 @@ pub(crate) fn load(sources: &[(String, String)]) -> Result<Vec<Rule>, LoadErrors
     } else {
         Err(LoadErrors(errors))
     }
+}
+
+/// Each source's YAML tree, in source order. Parsing is most of the cost of loading a pack and
+/// each file parses alone, so the sources are split over the machine's cores.
+fn parse_all(sources: &[(String, String)]) -> Vec<Result<Node, yaml::SyntaxError>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = sources.len().div_ceil(threads.max(1)).max(1);
+    if sources.len() <= per_thread {
+        return sources.iter().map(|(_, text)| yaml::parse(text)).collect();
+    }
+    std::thread::scope(|s| {
+        let parts: Vec<_> = sources
+            .chunks(per_thread)
+            .map(|part| {
+                s.spawn(move || part.iter().map(|(_, text)| yaml::parse(text)).collect::<Vec<_>>())
+            })
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().expect("parsing YAML does not panic")).collect()
+    })
 }
 
 fn load_one(

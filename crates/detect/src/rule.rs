@@ -243,15 +243,22 @@ impl RuleSet {
     /// Parses, validates and compiles rule files given as (file name, YAML text). Returns
     /// every error found, each `FILE:LINE:COLUMN: key.path: message`.
     pub fn from_sources(sources: &[(String, String)]) -> Result<RuleSet, LoadErrors> {
-        let rules = crate::load::load(sources)?;
-        Ok(RuleSet::from_rules(rules))
+        // The injection detectors do not depend on the rules: they build while the rules load.
+        let (rules, detector) = std::thread::scope(|s| {
+            let detector = s.spawn(InjectionDetector::new);
+            let rules = crate::load::load(sources);
+            (rules, detector.join().expect("building the injection detectors does not panic"))
+        });
+        Ok(RuleSet::with_detector(rules?, detector))
     }
 
     pub(crate) fn from_rules(rules: Vec<Rule>) -> RuleSet {
+        RuleSet::with_detector(rules, InjectionDetector::new())
+    }
+
+    fn with_detector(rules: Vec<Rule>, detector: InjectionDetector) -> RuleSet {
         let infos = rules.iter().map(|r| r.info.clone()).collect();
-        RuleSet {
-            inner: Arc::new(RuleSetInner { rules, infos, detector: InjectionDetector::new() }),
-        }
+        RuleSet { inner: Arc::new(RuleSetInner { rules, infos, detector }) }
     }
 
     /// The built-in pack. Panics only if the pack itself is broken (a test guards it).
