@@ -12,6 +12,10 @@
 //! for the test's classes and found none (the test is then false), set otherwise; such an atom
 //! only rules events out, and the test stays in the filter.
 //!
+//! Per field, presence tests are constant bits once the value is known present or absent, and
+//! the bits of the other tests are remembered for the last few integer or short text values
+//! (status codes and methods recur): the tests are pure functions of the value.
+//!
 //! Soundness: a requirement is derived only where the condition cannot hold without it (an
 //! entry of a conjunction, or one of the alternatives of an `any`, each with its own
 //! requirements), and an atom is the very test of the filter, run by the same code on the
@@ -20,7 +24,7 @@
 
 use crate::condition::{all_of, Cond, EvalCache, Test};
 use crate::injection::{AttackSet, InjectionDetector};
-use apiwatch_core::{EventData, Field};
+use apiwatch_core::{EventData, Field, Value};
 
 /// Atoms per shard: the bits of the mask. Tests beyond stay in the rules' filters.
 pub(super) const ATOMS_MAX: usize = 64;
@@ -39,6 +43,121 @@ pub(super) struct Atoms {
     /// of the test and found none of them, which is when the test is false.
     requests: Vec<(u32, AttackSet)>,
     count: usize,
+    /// `by_field` arranged for evaluation; rebuilt when atoms were added since.
+    plan: Vec<FieldPlan>,
+}
+
+/// Values remembered per field with the bits of its tests (status codes and methods recur).
+const VALUE_MEMO_ENTRIES_COUNT: usize = 4;
+
+/// Longest text remembered by [`FieldPlan`], in bytes.
+const MEMO_TEXT_BYTES_MAX: usize = 16;
+
+/// A value as remembered by [`FieldPlan`]: an integer, or a short text padded with zeros
+/// (its length tells it from a text ending in zeros).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MemoKey {
+    Int(i64),
+    Text(u8, [u8; MEMO_TEXT_BYTES_MAX]),
+}
+
+impl MemoKey {
+    #[inline]
+    fn of(v: Value<'_>) -> Option<MemoKey> {
+        match v {
+            Value::Int(i) => Some(MemoKey::Int(i)),
+            Value::Str(s) if s.len() <= MEMO_TEXT_BYTES_MAX => {
+                let mut text = [0; MEMO_TEXT_BYTES_MAX];
+                text[..s.len()].copy_from_slice(s.as_bytes());
+                Some(MemoKey::Text(s.len() as u8, text))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One field's atoms, arranged so that an event costs as little as possible: the presence
+/// tests are constant bits once the value is known present or absent, and the other tests
+/// (pure functions of the value) are run only for a present value, with their bits
+/// remembered for the last few values when they are worth it.
+struct FieldPlan {
+    field: Field,
+    /// Bits of `exists: true` tests (set for a present value).
+    if_present: u64,
+    /// Bits of every test on an absent value.
+    if_absent: u64,
+    /// The tests other than presence.
+    tests: Vec<(u32, Test)>,
+    /// Whether `tests` cost more than a lookup in `memo` (several, or a text comparison).
+    memoized: bool,
+    /// (value, bits of `tests`) for recent values; `None` marks an empty entry.
+    memo: [Option<(MemoKey, u64)>; VALUE_MEMO_ENTRIES_COUNT],
+    /// The entry of `memo` to replace next.
+    next: usize,
+}
+
+impl FieldPlan {
+    fn new(
+        field: &Field,
+        tests: &[(u32, Test)],
+        det: &InjectionDetector,
+        cache: &mut EvalCache,
+    ) -> FieldPlan {
+        let mut if_present = 0;
+        let mut rest = Vec::new();
+        for (bit, t) in tests {
+            match t {
+                Test::Exists(true) => if_present |= 1 << bit,
+                // Never holds for a present value.
+                Test::Exists(false) => {}
+                t => rest.push((*bit, t.clone())),
+            }
+        }
+        let memoized = rest.len() >= 2 || rest.iter().any(|(_, t)| matches!(t, Test::StrEq(_)));
+        FieldPlan {
+            field: field.clone(),
+            if_present,
+            if_absent: bits_of(tests, field, Value::Absent, det, cache),
+            tests: rest,
+            memoized,
+            memo: [None; VALUE_MEMO_ENTRIES_COUNT],
+            next: 0,
+        }
+    }
+
+    /// The bits of `tests` on the present value `v`.
+    #[inline]
+    fn bits(&mut self, v: Value<'_>, det: &InjectionDetector, cache: &mut EvalCache) -> u64 {
+        let key = if self.memoized { MemoKey::of(v) } else { None };
+        let Some(key) = key else {
+            return bits_of(&self.tests, &self.field, v, det, cache);
+        };
+        if let Some((_, bits)) = self.memo.iter().flatten().find(|(k, _)| *k == key) {
+            return *bits;
+        }
+        let bits = bits_of(&self.tests, &self.field, v, det, cache);
+        self.memo[self.next] = Some((key, bits));
+        self.next = (self.next + 1) % VALUE_MEMO_ENTRIES_COUNT;
+        bits
+    }
+}
+
+/// The bits of the tests that hold on `v`.
+#[inline]
+fn bits_of(
+    tests: &[(u32, Test)],
+    f: &Field,
+    v: Value<'_>,
+    det: &InjectionDetector,
+    cache: &mut EvalCache,
+) -> u64 {
+    let mut mask = 0;
+    for (bit, t) in tests {
+        if t.eval(f, v, det, cache) {
+            mask |= 1 << bit;
+        }
+    }
+    mask
 }
 
 impl Atoms {
@@ -66,6 +185,7 @@ impl Atoms {
         let bit = u32::try_from(self.count).expect("fewer than 64 atoms");
         self.count += 1;
         tests.push((bit, t.clone()));
+        self.plan.clear();
         Some(1 << bit)
     }
 
@@ -96,15 +216,22 @@ impl Atoms {
 
     /// The event's mask: bit `b` set when atom `b` holds.
     #[inline]
-    pub fn eval(&self, ev: &EventData, det: &InjectionDetector, cache: &mut EvalCache) -> u64 {
+    pub fn eval(&mut self, ev: &EventData, det: &InjectionDetector, cache: &mut EvalCache) -> u64 {
+        if self.plan.len() != self.by_field.len() {
+            self.plan = self
+                .by_field
+                .iter()
+                .map(|(f, tests)| FieldPlan::new(f, tests, det, cache))
+                .collect();
+        }
         let mut mask = 0u64;
-        for (f, tests) in &self.by_field {
-            let v = ev.get(f);
-            for (bit, t) in tests {
-                if t.eval(f, v, det, cache) {
-                    mask |= 1 << bit;
-                }
-            }
+        for p in &mut self.plan {
+            let v = ev.get(&p.field);
+            mask |= match v {
+                Value::Absent => p.if_absent,
+                _ if p.tests.is_empty() => p.if_present,
+                v => p.if_present | p.bits(v, det, cache),
+            };
         }
         if !self.requests.is_empty() {
             let (scanned, found) = cache.request_scan();
@@ -500,6 +627,56 @@ mod tests {
                 }
                 assert!(admitted > 1_000 && refused > 1_000, "{admitted} {refused}");
             }
+        }
+    }
+
+    /// The mask from the plan (constant presence bits, remembered values) is the one each
+    /// atom's test gives on its own, over events whose values recur and push each other out of
+    /// the memo, and after atoms are added between events.
+    #[test]
+    fn planned_mask_agrees_with_each_test() {
+        let own = RuleSet::from_sources(&[("t.yaml".into(), RULES.into())]).expect("rules load");
+        for set in [own, RuleSet::builtin()] {
+            let det = &set.inner.detector;
+            let mut atoms = Atoms::default();
+            let mut cache = EvalCache::default();
+            let mut g = Gen(0x6c8e_9cf5_7093_2bd1);
+            let (mut set_bits, mut clear_bits) = (0u64, 0u64);
+            for (n, rule) in set.inner.rules.iter().enumerate() {
+                compile(&rule.filter, &rule.group_by, &mut atoms);
+                // A few events after each rule, so that plans are rebuilt as atoms come.
+                for _ in 0..if n + 1 == set.inner.rules.len() { 4_000 } else { 20 } {
+                    let mut ev = event(&mut g);
+                    // Status codes and methods beyond the memo's entries, and long texts.
+                    match g.next() % 4 {
+                        0 => ev.status_code = Some(200 + (g.next() % 12) as u16 * 50),
+                        1 => ev.http_method = Some("PROPFIND-ABCDEFGHIJKLM".into()),
+                        2 => ev.response_bytes = Some(g.next() % 3),
+                        _ => {}
+                    }
+                    cache.next_event();
+                    let mask = atoms.eval(&ev, det, &mut cache);
+                    let mut plain = 0u64;
+                    for (f, tests) in &atoms.by_field {
+                        for (bit, t) in tests {
+                            if t.eval(f, ev.get(f), det, &mut cache) {
+                                plain |= 1 << bit;
+                            }
+                        }
+                    }
+                    let fields: u64 = atoms
+                        .by_field
+                        .iter()
+                        .flat_map(|(_, tests)| tests.iter().map(|(b, _)| 1u64 << b))
+                        .sum();
+                    assert_eq!(mask & fields, plain, "{ev:?}");
+                    set_bits |= plain;
+                    clear_bits |= !plain & fields;
+                }
+            }
+            // Many atoms were seen both holding and not.
+            let both = (set_bits & clear_bits).count_ones();
+            assert!(both >= 12, "{both}: {set_bits:#x} {clear_bits:#x}");
         }
     }
 
