@@ -135,9 +135,77 @@ pub(crate) fn strip_http_prefix(v: String) -> String {
 
 /// A header name as `http.request.headers.<name>` keeps it: lower-case.
 pub(crate) fn header_name(name: &str) -> String {
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+    if has_ascii_uppercase(name.as_bytes()) {
         name.to_ascii_lowercase()
     } else {
         name.to_owned()
+    }
+}
+
+/// Whether any byte is an ASCII capital letter. A word at a time: most header names are
+/// already lowercase, and are copied as they are once this says so.
+fn has_ascii_uppercase(b: &[u8]) -> bool {
+    let words = b.chunks_exact(8);
+    let rest = words.remainder();
+    for word in words {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        if capital_letters(u64::from_le_bytes(w)) != 0 {
+            return true;
+        }
+    }
+    rest.iter().any(u8::is_ascii_uppercase)
+}
+
+/// The high bit set in each byte of `w` that is an ASCII capital letter, exactly. Each byte
+/// is compared below its high bit, where neither sum can carry or borrow into the next byte;
+/// bytes with their high bit set (non-ASCII) are masked out.
+#[inline]
+fn capital_letters(w: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let low = w & (ONES * 0x7f);
+    // High bit of `127 + ('Z' + 1) - low` set when low <= 'Z'; of `low + 127 - ('A' - 1)`
+    // when low >= 'A'.
+    let at_most_z = (ONES * (127 + u64::from(b'Z') + 1)) - low;
+    let at_least_a = low + ONES * (127 - (u64::from(b'A') - 1));
+    at_most_z & at_least_a & !w & HIGH
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// The capitals found a word at a time are those found a byte at a time, whatever the
+        /// bytes (letters, their neighbours `@ [ ` { `, non-ASCII ones) and the length.
+        #[test]
+        fn capitals_are_found_as_by_a_byte_loop(
+            bytes in prop::collection::vec(prop_oneof![
+                b'A'..=b'Z',
+                b'a'..=b'z',
+                prop::sample::select(vec![b'@', b'[', b'`', b'{', b'-', 0xc1, 0xda, 0xe1, 0xff]),
+                any::<u8>(),
+            ], 0..40),
+        ) {
+            let expected = bytes.iter().any(u8::is_ascii_uppercase);
+            prop_assert_eq!(has_ascii_uppercase(&bytes), expected, "{:?}", bytes);
+            for word in bytes.chunks_exact(8) {
+                let w = u64::from_le_bytes(word.try_into().unwrap());
+                let high: Vec<bool> = (0..8).map(|i| capital_letters(w) >> (8 * i + 7) & 1 == 1).collect();
+                let each: Vec<bool> = word.iter().map(u8::is_ascii_uppercase).collect();
+                prop_assert_eq!(high, each, "{:?}", word);
+            }
+        }
+    }
+
+    #[test]
+    fn header_names_are_lowercased() {
+        assert_eq!(header_name("X-Forwarded-For"), "x-forwarded-for");
+        assert_eq!(header_name("x-forwarded-forZ"), "x-forwarded-forz");
+        assert_eq!(header_name("user-agent"), "user-agent");
+        assert_eq!(header_name("ÀÉ-Host"), "ÀÉ-host");
     }
 }

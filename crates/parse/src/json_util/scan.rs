@@ -387,6 +387,12 @@ impl<'a> Scanner<'a> {
     /// the tokens, with the open containers as bits of a word (set for an object), instead of
     /// a call per value.
     pub(crate) fn skip_value(&mut self) -> Fast<()> {
+        // Most skipped values are strings (ids, upstream URIs): those without the loop.
+        if self.text.as_bytes().get(self.pos) == Some(&b'"') {
+            self.skip_string()?;
+            self.fresh = false;
+            return Ok(());
+        }
         let base = self.depth;
         let mut objects: u32 = 0;
         loop {
@@ -475,9 +481,38 @@ impl<'a> Scanner<'a> {
                 self.literal(b"null")?;
                 Scalar::Null
             }
-            b'-' | b'0'..=b'9' => number_scalar(self.number()?)?,
+            b'1'..=b'9' => match self.plain_uint() {
+                Some(n) => Scalar::UInt(n),
+                None => number_scalar(self.number()?)?,
+            },
+            b'-' | b'0' => number_scalar(self.number()?)?,
             _ => return Err(Bail),
         })
+    }
+
+    /// The plain integer that starts here (at a digit other than `0`), read in the pass that
+    /// finds its end, as [`number_scalar`] reads it; `None`, with nothing consumed, for a
+    /// longer number or one with a fraction or an exponent, which [`Scanner::number`] reads.
+    #[inline]
+    fn plain_uint(&mut self) -> Option<u64> {
+        let b = self.text.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut n: u64 = 0;
+        // At most PLAIN_INT_LEN_MAX digits: every such integer fits a u64.
+        while i - start < PLAIN_INT_LEN_MAX {
+            let digit = match b.get(i) {
+                Some(&c) if c.is_ascii_digit() => c - b'0',
+                _ => break,
+            };
+            n = n * 10 + u64::from(digit);
+            i += 1;
+        }
+        if matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.pos = i;
+        Some(n)
     }
 }
 
@@ -561,6 +596,38 @@ mod tests {
         let long = format!("\"{}\"", "x".repeat(100));
         assert!(matches!(scalar(&long), Ok(Scalar::Str(Cow::Borrowed(_)))));
         assert_eq!(scalar(r#""a\/b\"c\\\n""#), Ok(Scalar::Str("a/b\"c\\\n".into())));
+    }
+
+    #[test]
+    fn plain_integers_are_read_as_the_full_parser_reads_them() {
+        for text in [
+            "1",
+            "7,",
+            "9]",
+            "1795392000000",
+            "999999999999999999",
+            "9999999999999999999",
+            "1000000000000000000",
+            "10000000000000000000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "12.5",
+            "12e3",
+            "12E-3",
+            "1.0",
+            "0",
+            "0.5",
+            "-12",
+        ] {
+            let mut sc = Scanner::new(text).unwrap();
+            let read = sc.scalar().ok();
+            let rest = read.as_ref().map(|_| &text[sc.pos..]);
+            let number = text.trim_end_matches([',', ']']);
+            assert_eq!(read, full(number), "{text}");
+            if let Some(rest) = rest {
+                assert_eq!(rest, &text[number.len()..], "{text}");
+            }
+        }
     }
 
     #[test]
@@ -659,6 +726,29 @@ mod tests {
         ) {
             let expected = bytes.iter().take_while(|c| c.is_ascii_digit()).count();
             prop_assert_eq!(leading_digits(u64::from_le_bytes(bytes)), expected, "{:?}", bytes);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// The end of a run of plain string bytes found a word at a time is the one a byte loop
+        /// finds, wherever the quote or backslash falls (or none, past the short scan).
+        #[test]
+        fn string_stop_finds_the_first_quote_or_backslash(
+            bytes in prop::collection::vec(prop_oneof![
+                Just(b'"'),
+                Just(b'\\'),
+                prop::sample::select(vec![b'!', b'#', b'[', b']', b'a', 0xa2, 0xdc, 0x22 | 0x80]),
+                0x20u8..0x7f,
+            ], 0..100),
+            from in 0usize..20,
+        ) {
+            // Valid UTF-8 and free of control bytes, as `Scanner::new` requires.
+            let text: String = bytes.iter().map(|&c| if c < 0x80 { c as char } else { 'é' }).collect();
+            let sc = Scanner { text: &text, pos: 0, depth: 0, fresh: false };
+            let from = from.min(text.len());
+            let expected = text.as_bytes()[from..].iter().position(|&c| c == b'"' || c == b'\\');
+            prop_assert_eq!(sc.string_stop(from).ok(), expected.map(|n| from + n), "{}", text);
         }
     }
 
