@@ -252,6 +252,7 @@ pub fn run(
                 let redactor = settings.redactor.clone();
                 let mut prescanner = Prescanner::new(Arc::clone(&settings.rules));
                 let index = prepared.spec.index;
+                let recycler = prepared.chunker.recycler();
                 scope.spawn(move || {
                     for chunk in crx {
                         // The allocator frees fastest, and reuses the memory soonest, in the
@@ -267,6 +268,8 @@ pub fn run(
                             &mut prescanner,
                             spare,
                         );
+                        // The reader reads into the buffer again (or it is freed here).
+                        let _ = recycler.try_send(chunk.data);
                         if dtx.send(d).is_err() {
                             return;
                         }
