@@ -93,6 +93,11 @@ struct KongLog<'de> {
     route_name: Option<String>,
     /// Used only when the route has no name.
     route_paths: Option<Scalar<'de>>,
+    /// The fast reader skipped `request.querystring` (the URI's query stands) or
+    /// `route.paths` (the route is named): a later member that could undo that gives the
+    /// line to the full parser.
+    querystring_skipped: bool,
+    route_paths_skipped: bool,
     consumer_id: Option<String>,
     consumer_username: Option<String>,
     consumer_custom_id: Option<String>,
@@ -415,6 +420,12 @@ impl<'de> KongLog<'de> {
                     }
                 }
                 Slot::Value(field) => {
+                    // A second URI or route name could bring back a member skipped as unused.
+                    if (field == Field::Uri && self.querystring_skipped)
+                        || (field == Field::RouteName && self.route_paths_skipped)
+                    {
+                        return Err(Bail);
+                    }
                     let value = sc.scalar()?;
                     self.store(field, value).map_err(|_| Bail)?;
                 }
@@ -440,6 +451,12 @@ impl<'de> KongLog<'de> {
                         self.ev.headers = items;
                     }
                 }
+                // Kong writes the URI before the decoded arguments: once the URI's path and query
+                // are known, `finish` has no use for the arguments, which are skipped unread.
+                Slot::Querystring if self.ev.url_query.is_some() && self.ev.url_path.is_some() => {
+                    sc.skip_value()?;
+                    self.querystring_skipped = true;
+                }
                 Slot::Querystring => {
                     self.querystring = match sc.peek()? {
                         b'n' => {
@@ -460,6 +477,11 @@ impl<'de> KongLog<'de> {
                         }
                     };
                 }
+                // A named route's paths are not used (Kong writes the name first).
+                Slot::RoutePaths if self.route_name.is_some() => {
+                    sc.skip_value()?;
+                    self.route_paths_skipped = true;
+                }
                 Slot::RoutePaths => {
                     self.route_paths = if sc.null()? { None } else { Some(sc.scalar()?) };
                 }
@@ -469,7 +491,7 @@ impl<'de> KongLog<'de> {
         Ok(())
     }
 
-    fn finish(self) -> Result<EventData, DecodeError> {
+    fn finish(mut self) -> Result<EventData, DecodeError> {
         // Detection tries every decoder on a sample: a JSON line without Kong's shape must
         // fail here rather than become an event of empty fields.
         if !self.has_request {
@@ -478,7 +500,8 @@ impl<'de> KongLog<'de> {
         let Some(timestamp_ms) = self.started_at_ms else {
             return Err(DecodeError::field("started_at", "missing"));
         };
-        let mut ev = self.ev;
+        // Completed in place and moved out once: the event is large.
+        let ev = &mut self.ev;
         ev.timestamp_ms = timestamp_ms;
         ev.dataset = DATASET;
         for (name, value) in &ev.headers {
@@ -531,7 +554,12 @@ impl<'de> KongLog<'de> {
             self.request_id.is_some(),
             self.workspace.is_some(),
         ];
-        ev.labels.reserve(labels.iter().filter(|&&l| l).count());
+        let count = labels.iter().filter(|&&l| l).count();
+        if ev.labels.is_empty() {
+            ev.labels = Vec::with_capacity(count);
+        } else {
+            ev.labels.reserve(count);
+        }
         if let Some(name) = self.route_name {
             ev.labels.push(("kong.route".into(), name));
         }
@@ -555,7 +583,7 @@ impl<'de> KongLog<'de> {
         if let Some(ws) = self.workspace {
             ev.labels.push(("kong.workspace".into(), ws));
         }
-        Ok(ev)
+        Ok(self.ev)
     }
 }
 
@@ -886,6 +914,43 @@ mod tests {
 
     fn decode(line: &str) -> Result<EventData, DecodeError> {
         KongDecoder::new().decode(line.as_bytes())
+    }
+
+    #[test]
+    fn members_skipped_as_unused_are_read_when_a_later_member_needs_them() {
+        for line in [
+            // The arguments, skipped while the URI had a query, are the query of the second.
+            r#"{"request":{"uri":"/a?x=1","querystring":{"y":"2"},"uri":"/b"},"started_at":1}"#,
+            r#"{"request":{"uri":"/a?x=1","querystring":"bad","uri":"/b"},"started_at":1}"#,
+            r#"{"request":{"uri":"/a?x=1","querystring":{"y":"2"},"uri":"/b?z=3"},"started_at":1}"#,
+            // Without a path, the URL may replace the query: the arguments are read.
+            r#"{"request":{"uri":"?x=1","url":"http://h/p","querystring":{"y":"2"}},"started_at":1}"#,
+            r#"{"request":{"uri":"/a?x=1","querystring":"bad"},"started_at":1}"#,
+            // The paths, skipped while the route had a name, serve when the name goes.
+            r#"{"request":{},"route":{"name":"r","paths":["/p"],"name":null},"started_at":1}"#,
+            r#"{"request":{},"route":{"name":"r","paths":["/p"],"name":"s"},"started_at":1}"#,
+            r#"{"request":{},"route":{"name":"r","paths":{"x":[1]}},"started_at":1}"#,
+            r#"{"request":{},"route":{"paths":["/p"],"name":"r"},"started_at":1}"#,
+        ] {
+            let full = decode_full(line);
+            if let Some(fast) = decode_fast(line) {
+                assert_eq!(fast, full, "{line}");
+            }
+            assert_eq!(decode(line), full, "{line}");
+        }
+        let ev = decode(
+            r#"{"request":{"uri":"/a?x=1","querystring":{"y":"2"},"uri":"/b"},"started_at":1}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.url_query.as_deref(), Some("y=2"));
+        let ev = decode(
+            r#"{"request":{},"route":{"name":"r","paths":["/p"],"name":null},"started_at":1}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.http_route.as_deref(), Some("/p"));
+        // Kong's own order: both skipped by the fast reader, to the full parser's event.
+        let line = r#"{"request":{"uri":"/a?x=1","querystring":{"x":"1"}},"route":{"name":"r","paths":["/a"]},"started_at":1}"#;
+        assert_eq!(decode_fast(line), Some(decode_full(line)));
     }
 
     #[test]

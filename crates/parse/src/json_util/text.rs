@@ -42,7 +42,10 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
 
 /// Splits a request target into path and query (without `?`; an empty query is none).
 pub(crate) fn split_target(target: &str) -> (&str, Option<&str>) {
-    match target.split_once('?') {
+    // A byte search: a `?` is never inside a multi-byte character.
+    match memchr::memchr(b'?', target.as_bytes())
+        .and_then(|at| target.get(..at).zip(target.get(at + 1..)))
+    {
         Some((path, query)) => (path, (!query.is_empty()).then_some(query)),
         None => (target, None),
     }
@@ -55,9 +58,11 @@ pub(crate) fn domain_of_host(host: &str) -> &str {
     if host.starts_with('[') {
         return host.find(']').map_or(host, |i| &host[..=i]);
     }
-    match host.split_once(':') {
+    // Byte searches: a `:` is never inside a multi-byte character.
+    let b = host.as_bytes();
+    match memchr::memchr(b':', b) {
         // More than one colon is a bare IPv6 address, not host:port.
-        Some((h, port)) if !port.contains(':') => h,
+        Some(at) if memchr::memchr(b':', &b[at + 1..]).is_none() => host.get(..at).unwrap_or(host),
         _ => host,
     }
 }
@@ -137,6 +142,30 @@ pub(crate) fn parse_clf_ms(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// The byte searches split targets and hosts as searches for the character do.
+        #[test]
+        fn targets_and_hosts_split_as_by_character_searches(s in "[a-z/?:\\[\\]é. ]{0,16}") {
+            let by_char = match s.split_once('?') {
+                Some((path, query)) => (path, (!query.is_empty()).then_some(query)),
+                None => (s.as_str(), None),
+            };
+            prop_assert_eq!(split_target(&s), by_char);
+            let host = s.trim();
+            let by_char = if host.starts_with('[') {
+                host.find(']').map_or(host, |i| &host[..=i])
+            } else {
+                match host.split_once(':') {
+                    Some((h, port)) if !port.contains(':') => h,
+                    _ => host,
+                }
+            };
+            prop_assert_eq!(domain_of_host(&s), by_char);
+        }
+    }
 
     #[test]
     fn urls_split_and_drop_user_info() {
