@@ -278,21 +278,27 @@ impl Redactor {
                 pass.replace(value, |p, s| p.text(s));
             }
         }
+        // The user id mostly repeats the user name (both are a JWT's `sub`): when the scan left
+        // the name as it was, it leaves the same text as it is again (scans are pure functions
+        // of the text, and the free-text scan fills no id).
+        let id_repeats_name = d.user_id.is_some() && d.user_id == d.user_name;
+        let name_kept =
+            d.user_name.as_mut().is_none_or(|name| !pass.replace(name, |p, s| p.text(s)));
+        let user_id = if id_repeats_name && name_kept { None } else { d.user_id.as_mut() };
         let free_text = [
-            &mut d.forwarded_for,
-            &mut d.user_name,
-            &mut d.user_id,
-            &mut d.token_id,
-            &mut d.token_issuer,
-            &mut d.api_key_id,
-            &mut d.consumer,
-            &mut d.session_id,
-            &mut d.http_method,
-            &mut d.http_version,
-            &mut d.http_route,
-            &mut d.operation_id,
-            &mut d.service_name,
-            &mut d.event_action,
+            d.forwarded_for.as_mut(),
+            user_id,
+            d.token_id.as_mut(),
+            d.token_issuer.as_mut(),
+            d.api_key_id.as_mut(),
+            d.consumer.as_mut(),
+            d.session_id.as_mut(),
+            d.http_method.as_mut(),
+            d.http_version.as_mut(),
+            d.http_route.as_mut(),
+            d.operation_id.as_mut(),
+            d.service_name.as_mut(),
+            d.event_action.as_mut(),
         ];
         for field in free_text.into_iter().flatten() {
             pass.replace(field, |p, s| p.text(s));
@@ -1027,6 +1033,35 @@ mod tests {
         {
             for scan in scans {
                 assert!(!text::finds_nothing(secret.as_bytes(), scan), "{scan:?} {secret}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_field_redacts_as_when_scanned_on_its_own() {
+        let r = Redactor::new([3; 32]);
+        let mut values = value_pool();
+        values.extend(near_misses());
+        values.push(format!("sid {}", r.pseudonym("ses", "abc")));
+        for v in &values {
+            let alone = EventData { user_name: Some(v.clone()), ..EventData::default() };
+            let (alone, alone_counts) = Redactor::new([3; 32]).redact_counted(alone);
+            let both = EventData {
+                user_name: Some(v.clone()),
+                user_id: Some(v.clone()),
+                ..EventData::default()
+            };
+            for redactor in [&r, &Redactor::new([3; 32])] {
+                let (got, counts) = redactor.redact_counted(both.clone());
+                let got = got.data();
+                assert_eq!(got.user_name, alone.data().user_name, "{v:?}");
+                assert_eq!(got.user_id, alone.data().user_name, "{v:?}");
+                assert_eq!(counts.total(), 2 * alone_counts.total(), "{v:?}");
+                assert_eq!(
+                    (&got.token_id, &got.api_key_id, &got.session_id),
+                    (&alone.data().token_id, &alone.data().api_key_id, &alone.data().session_id),
+                    "{v:?}"
+                );
             }
         }
     }

@@ -40,12 +40,30 @@ pub(super) const PRIORITY_SHAPE: u8 = 2;
 pub(super) const KINDS: &[&str] =
     &["tok", "pwd", "key", "jwt", "card", "ses", "sig", "sec", "code", "ck", "cred"];
 
+/// The longest of [`KINDS`].
+const KIND_BYTES_MAX: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < KINDS.len() {
+        if KINDS[i].len() > max {
+            max = KINDS[i].len();
+        }
+        i += 1;
+    }
+    max
+};
+
 /// Hex digits in a pseudonym: 64 bits of the HMAC, enough that two secrets of one
 /// installation do not share a pseudonym in practice, short enough to read.
 pub(super) const PSEUDONYM_HEX_DIGITS: usize = 16;
 
 /// Whether `s` is exactly a pseudonym this redactor could have written.
 pub(super) fn is_pseudonym(s: &[u8]) -> bool {
+    // A credential (a JWT of hundreds of bytes) is told apart by its length alone, without a
+    // search for `_` through it.
+    if s.len() > KIND_BYTES_MAX + 1 + PSEUDONYM_HEX_DIGITS {
+        return false;
+    }
     let Some(us) = memchr::memchr(b'_', s) else { return false };
     let (kind, hex) = (&s[..us], &s[us + 1..]);
     hex.len() == PSEUDONYM_HEX_DIGITS
@@ -139,6 +157,14 @@ mod tests {
         assert!(!is_pseudonym(b"tok_0123456789ABCDEF"));
         assert!(!is_pseudonym(b"foo_0123456789abcdef"));
         assert!(!is_pseudonym(b"tok_0123456789abcdef0"));
+        // Every kind, the longest too, passes the length test; one byte more does not.
+        for kind in KINDS {
+            let p = format!("{kind}_0123456789abcdef");
+            assert!(is_pseudonym(p.as_bytes()), "{p}");
+            assert!(!is_pseudonym(format!("{p}0").as_bytes()), "{p}");
+            assert!(!is_pseudonym(format!("x{p}").as_bytes()), "{p}");
+        }
+        assert!(!is_pseudonym(format!("tok_{}", "a".repeat(600)).as_bytes()));
         assert!(is_pseudonyms(b"key_0123456789abcdeftok_0123456789abcdef"));
         assert!(is_pseudonyms(b"tok_0123456789abcdef"));
         assert!(!is_pseudonyms(b"tok_0123456789abcdefx"));
