@@ -11,7 +11,7 @@ use crate::load::{suggest, Cx};
 use crate::yaml::{Node, Yaml};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, Input, StartKind};
 use apiwatch_core::{EventData, Field, UaClass, Value};
-use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
+use hashbrown::{DefaultHashBuilder, HashSet};
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
@@ -226,18 +226,38 @@ fn eval_shared(
 /// Longest value whose results of costly tests are remembered across events, in bytes.
 const VERDICT_VALUE_BYTES_MAX: usize = 256;
 
-/// (test, value) results remembered per [`EvalCache`]; when full, they are all forgotten
-/// (and counted), which keeps the memory bounded and the code simple.
-const VERDICT_ENTRIES_MAX: usize = 8_192;
+/// Sets of [`Verdicts`] (a power of two), of [`VERDICT_WAYS`] entries each: 8 192 entries
+/// in all, each holding its value's text (at most [`VERDICT_VALUE_BYTES_MAX`] bytes).
+const VERDICT_SETS_COUNT: usize = 4_096;
 
-/// Results of costly shared tests by (test id, value), across events. The hasher is seeded at
-/// random per process (the values are client text); nothing depends on the table's order.
+/// Entries per set of [`Verdicts`].
+const VERDICT_WAYS: usize = 2;
+
+/// One remembered (test, value) result.
+#[derive(Default)]
+struct Verdict {
+    /// The entry hash ([`Verdicts::hash_of`]), compared before the text.
+    hash: u64,
+    id: u32,
+    result: bool,
+    filled: bool,
+    /// Reused from one value to the next, so that storing a result seldom allocates.
+    value: String,
+}
+
+/// Results of costly shared tests by (test id, value), across events: a set-associative
+/// table, the set chosen by hash, the least recently used entry of a set replaced. A hit
+/// compares the full hash, the id and the text, so a result is only ever that of its own
+/// test on its own value. The hasher is seeded at random per process (the values are client
+/// text); nothing depends on which entries are kept.
 #[derive(Default)]
 struct Verdicts {
-    entries: HashTable<(u32, Box<str>, bool)>,
+    /// `VERDICT_WAYS` entries per set, the most recently used first; allocated with the
+    /// first result.
+    entries: Vec<Verdict>,
     hasher: DefaultHashBuilder,
-    /// Times the table was full and cleared.
-    clears: u64,
+    /// Results dropped to make room.
+    replaced: u64,
 }
 
 impl Verdicts {
@@ -251,19 +271,41 @@ impl Verdicts {
         value_hash ^ u64::from(id).wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
-    fn get(&self, hash: u64, id: u32, value: &str) -> Option<bool> {
-        self.entries.find(hash, |(i, v, _)| *i == id && **v == *value).map(|(_, _, r)| *r)
+    /// The first entry of the set of `hash`.
+    fn set_of(hash: u64) -> usize {
+        (hash as usize & (VERDICT_SETS_COUNT - 1)) * VERDICT_WAYS
+    }
+
+    fn get(&mut self, hash: u64, id: u32, value: &str) -> Option<bool> {
+        let at = Verdicts::set_of(hash);
+        let set = self.entries.get_mut(at..at + VERDICT_WAYS)?;
+        let way = set.iter().position(|e| {
+            e.hash == hash && e.filled && e.id == id && crate::keytable::same_text(&e.value, value)
+        })?;
+        let result = set[way].result;
+        // Most recently used first.
+        set[..=way].rotate_right(1);
+        Some(result)
     }
 
     fn put(&mut self, hash: u64, id: u32, value: &str, result: bool) {
-        if self.entries.len() >= VERDICT_ENTRIES_MAX {
-            self.entries.clear();
-            self.clears += 1;
+        if self.entries.is_empty() {
+            self.entries.resize_with(VERDICT_SETS_COUNT * VERDICT_WAYS, Verdict::default);
         }
-        let hasher = &self.hasher;
-        self.entries.insert_unique(hash, (id, value.into(), result), |(i, v, _)| {
-            Verdicts::hash_of(*i, hasher.hash_one(&**v))
-        });
+        let at = Verdicts::set_of(hash);
+        let set = &mut self.entries[at..at + VERDICT_WAYS];
+        // The least recently used entry becomes the first, its text buffer reused.
+        set.rotate_right(1);
+        let e = &mut set[0];
+        if e.filled {
+            self.replaced += 1;
+        }
+        e.hash = hash;
+        e.id = id;
+        e.result = result;
+        e.filled = true;
+        e.value.clear();
+        e.value.push_str(value);
     }
 }
 
@@ -1372,16 +1414,60 @@ mod tests {
             Verdicts::hash_of(id, v.hash_value(s))
         }
         let h = hash(&v, 1, "/login");
+        assert_eq!(v.get(h, 1, "/login"), None, "empty");
         v.put(h, 1, "/login", true);
         assert_eq!(v.get(h, 1, "/login"), Some(true));
         assert_eq!(v.get(hash(&v, 2, "/login"), 2, "/login"), None, "another test");
         assert_eq!(v.get(hash(&v, 1, "/logout"), 1, "/logout"), None, "another value");
-        for i in 0..VERDICT_ENTRIES_MAX + 1 {
+        // The same hash, another test or another text (a collision): not the result.
+        assert_eq!(v.get(h, 2, "/login"), None);
+        assert_eq!(v.get(h, 1, "/logim"), None);
+        let total = VERDICT_SETS_COUNT * VERDICT_WAYS;
+        for i in 0..total * 2 {
             let s = format!("/p/{i}");
-            v.put(hash(&v, 3, &s), 3, &s, false);
+            v.put(hash(&v, 3, &s), 3, &s, i % 3 == 0);
         }
-        assert_eq!(v.clears, 1);
-        assert!(v.entries.len() <= VERDICT_ENTRIES_MAX);
+        assert_eq!(v.entries.len(), total);
+        assert!(v.replaced >= total as u64, "{}", v.replaced);
+        // What is still held is right; the most recent values are mostly held.
+        let mut held = 0;
+        for i in 0..total * 2 {
+            let s = format!("/p/{i}");
+            if let Some(r) = v.get(hash(&v, 3, &s), 3, &s) {
+                assert_eq!(r, i % 3 == 0, "{s}");
+                held += 1;
+            }
+        }
+        assert!(held > total / 2 && held <= total, "{held}");
+    }
+
+    /// Shared costly tests remembered by value give the results of running them, over values
+    /// that recur and values that push each other out, several tests per value.
+    #[test]
+    fn remembered_verdicts_agree_with_the_tests() {
+        let mut v = Verdicts::default();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let truth = |id: u32, s: &str| (s.len() as u32 + id).is_multiple_of(3);
+        let (mut hits, mut misses) = (0, 0);
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = (x % 4) as u32;
+            let s = format!("/api/{}", (x >> 8) % 20_000 % ((x >> 40) % 20_000 + 1));
+            let h = Verdicts::hash_of(id, v.hash_value(&s));
+            match v.get(h, id, &s) {
+                Some(r) => {
+                    assert_eq!(r, truth(id, &s), "{id} {s}");
+                    hits += 1;
+                }
+                None => {
+                    v.put(h, id, &s, truth(id, &s));
+                    misses += 1;
+                }
+            }
+        }
+        assert!(hits > 10_000 && misses > 10_000, "{hits} {misses}");
     }
 
     #[test]

@@ -132,24 +132,35 @@ fn fill_common(line: &[u8], ev: &mut EventData) -> Result<(), DecodeError> {
 
     expect_space(&mut c, "status")?;
     let status_column = c.column();
-    let status = c.bare();
-    if !text::is_dash(status) {
-        ev.status_code = Some(number::status(status).ok_or(DecodeError::at(
-            status_column,
-            "status",
-            "expected a status code of up to 3 digits or `-`",
-        ))?);
+    // The usual status, three digits and a space, read in place; anything else (`-`, a
+    // short or bad code, the end of the line) takes the general reading below.
+    if let Some(code) = c.three_digits_then_space() {
+        ev.status_code = Some(code);
+    } else {
+        let status = c.bare();
+        if !text::is_dash(status) {
+            ev.status_code = Some(number::status(status).ok_or(DecodeError::at(
+                status_column,
+                "status",
+                "expected a status code of up to 3 digits or `-`",
+            ))?);
+        }
     }
 
     expect_space(&mut c, "body_bytes_sent")?;
     let bytes_column = c.column();
-    let bytes = c.bare();
-    if !text::is_dash(bytes) {
-        ev.response_bytes = Some(number::count(bytes).ok_or(DecodeError::at(
-            bytes_column,
-            "body_bytes_sent",
-            "expected a byte count or `-`",
-        ))?);
+    // The usual count read in place, as for the status.
+    if let Some(count) = c.count_then_space() {
+        ev.response_bytes = Some(count);
+    } else {
+        let bytes = c.bare();
+        if !text::is_dash(bytes) {
+            ev.response_bytes = Some(number::count(bytes).ok_or(DecodeError::at(
+                bytes_column,
+                "body_bytes_sent",
+                "expected a byte count or `-`",
+            ))?);
+        }
     }
 
     read_trailing(&mut c, &t, ev)

@@ -105,14 +105,16 @@ impl BaselineRuntime {
     }
 
     /// Adds one event's value to its actor's bucket. Returns a firing only in the rare case
-    /// where a bucket under way was not swept yet (it is then judged first).
+    /// where a bucket under way was not swept yet (it is then judged first). The firing comes
+    /// boxed: the result of every event then fits in registers, where an unboxed one was
+    /// copied out on each call, firing or not.
     pub fn on_event(
         &mut self,
         spec: &BaselineSpec,
         key: Key<'_>,
         ev: &Event,
         value: f64,
-    ) -> Option<(Fire, i64)> {
+    ) -> Option<(Box<Fire>, i64)> {
         let t = ev.timestamp_ms;
         let b = t.div_euclid(spec.bucket_ms);
         let (i, _) = self.table.touch_or_insert(key, t);
@@ -120,7 +122,7 @@ impl BaselineRuntime {
         let mut fired = None;
         if st.open && b > st.bucket {
             let end = (st.bucket + 1) * spec.bucket_ms;
-            fired = close(st, spec, end).map(|f| (f, end));
+            fired = close(st, spec, end).map(|f| (Box::new(f), end));
         }
         if st.open && b < st.bucket || !st.open && b <= st.last_closed {
             // A late event of a bucket already judged.

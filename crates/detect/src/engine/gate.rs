@@ -53,12 +53,12 @@ const VALUE_MEMO_ENTRIES_COUNT: usize = 4;
 /// Longest text remembered by [`FieldPlan`], in bytes.
 const MEMO_TEXT_BYTES_MAX: usize = 16;
 
-/// A value as remembered by [`FieldPlan`]: an integer, or a short text padded with zeros
-/// (its length tells it from a text ending in zeros).
+/// A value as remembered by [`FieldPlan`]: an integer, or a short text as its length and two
+/// words (see [`MemoKey::of`]), which compare in a few instructions.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum MemoKey {
     Int(i64),
-    Text(u8, [u8; MEMO_TEXT_BYTES_MAX]),
+    Text(u8, u64, u64),
 }
 
 impl MemoKey {
@@ -67,9 +67,19 @@ impl MemoKey {
         match v {
             Value::Int(i) => Some(MemoKey::Int(i)),
             Value::Str(s) if s.len() <= MEMO_TEXT_BYTES_MAX => {
-                let mut text = [0; MEMO_TEXT_BYTES_MAX];
-                text[..s.len()].copy_from_slice(s.as_bytes());
-                Some(MemoKey::Text(s.len() as u8, text))
+                let b = s.as_bytes();
+                let n = b.len();
+                // Read as words rather than copied into an array (a copy of a length known only
+                // at run time is a library call). Of the same length, two texts give the same
+                // words exactly when they are equal: from 8 bytes on, the first and the last
+                // eight (overlapping below 16) cover every byte; below, the bytes are packed.
+                let (lo, hi) = if n >= 8 {
+                    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8"));
+                    (word(0), word(n - 8))
+                } else {
+                    (b.iter().fold(0u64, |w, &x| w << 8 | u64::from(x)), 0)
+                };
+                Some(MemoKey::Text(n as u8, lo, hi))
             }
             _ => None,
         }
@@ -226,10 +236,13 @@ impl Atoms {
         }
         let mut mask = 0u64;
         for p in &mut self.plan {
-            let v = ev.get(&p.field);
-            mask |= match v {
+            if p.tests.is_empty() {
+                // Presence alone: no value to build.
+                mask |= if ev.has(&p.field) { p.if_present } else { p.if_absent };
+                continue;
+            }
+            mask |= match ev.get(&p.field) {
                 Value::Absent => p.if_absent,
-                _ if p.tests.is_empty() => p.if_present,
                 v => p.if_present | p.bits(v, det, cache),
             };
         }
@@ -678,6 +691,32 @@ mod tests {
             let both = (set_bits & clear_bits).count_ones();
             assert!(both >= 12, "{both}: {set_bits:#x} {clear_bits:#x}");
         }
+    }
+
+    /// Two short texts have the same memo key exactly when they are equal, at every length and
+    /// wherever they differ; integers and texts never share one; long texts have none.
+    #[test]
+    fn memo_keys_tell_texts_apart() {
+        let base = "GETPOSTabcdefghi0123";
+        let mut texts: Vec<String> = Vec::new();
+        for n in 0..=MEMO_TEXT_BYTES_MAX {
+            let t = &base[..n];
+            texts.push(t.to_string());
+            for at in 0..n {
+                let mut b = t.as_bytes().to_vec();
+                b[at] = 0;
+                texts.push(String::from_utf8(b).unwrap());
+            }
+            texts.push(format!("{}\0", &base[..n.saturating_sub(1)]));
+        }
+        for a in &texts {
+            let ka = MemoKey::of(Value::Str(a)).expect("short text");
+            for b in &texts {
+                assert_eq!(ka == MemoKey::of(Value::Str(b)).unwrap(), a == b, "{a:?} {b:?}");
+            }
+            assert!(MemoKey::of(Value::Int(0)) != Some(ka));
+        }
+        assert!(MemoKey::of(Value::Str(&base[..MEMO_TEXT_BYTES_MAX + 1])).is_none());
     }
 
     #[test]

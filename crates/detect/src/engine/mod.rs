@@ -485,14 +485,25 @@ impl RuleRuntime {
                     self.alerts.apply(
                         rule,
                         key.text,
-                        Outcome::Fire(Box::new(fire)),
+                        Outcome::Fire(fire),
                         None,
                         at,
                         self.max_open,
                         out,
                     );
+                    self.update_due(rule);
+                } else {
+                    // Without a firing, the due time can only have come earlier through a
+                    // bucket opened or an actor entering an empty table (otherwise the oldest
+                    // actor stays or gets younger). A due time too early costs a visit that
+                    // finds nothing to do, one too late would delay housekeeping: the due time
+                    // stays at most the exact one, without recomputing it every event.
+                    let mut due = self.next_due_ms.min(b.next_close_ms);
+                    if self.ttl_ms > 0 {
+                        due = due.min(t.saturating_add(self.ttl_ms));
+                    }
+                    self.next_due_ms = due;
                 }
-                self.update_due(rule);
                 return;
             }
             _ => unreachable!("a rule's state matches its kind"),

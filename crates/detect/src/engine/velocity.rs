@@ -27,6 +27,11 @@ struct Country {
 
 impl Country {
     fn new(s: &str) -> Country {
+        if let [a, b] = *s.as_bytes() {
+            // The usual two letters, set directly (a copy of a run-time length is a library
+            // call).
+            return Country { bytes: [a, b, 0, 0, 0, 0, 0], len: 2 };
+        }
         let mut end = s.len().min(7);
         while !s.is_char_boundary(end) {
             end -= 1;
@@ -148,6 +153,27 @@ pub(crate) fn velocity(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two-letter codes, set directly, equal the general path's (and other lengths are cut at
+    /// a character boundary within seven bytes).
+    #[test]
+    fn country_codes_kept_inline() {
+        for (s, kept) in [
+            ("US", "US"),
+            ("é", "é"),
+            ("", ""),
+            ("X", "X"),
+            ("GBR", "GBR"),
+            ("ABCDEFGHI", "ABCDEFG"),
+            ("ABCDEFé", "ABCDEF"),
+        ] {
+            let c = Country::new(s);
+            assert_eq!(c.as_str(), kept);
+            assert!(c.bytes[c.len as usize..].iter().all(|&b| b == 0), "{s}");
+        }
+        assert!(Country::new("US") != Country::new("UK"));
+        assert!(Country::new("US") == Country::new(&String::from("US")));
+    }
 
     #[test]
     fn paris_to_new_york() {

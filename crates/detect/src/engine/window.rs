@@ -261,16 +261,24 @@ pub(crate) fn ratio(
     let (i, _) = table.touch_or_insert(key, t);
     let st = &mut table.slot_mut(i).state;
     let cur = st.slices.last().map_or(s, |l| l.num.max(s));
-    let keep_from = st.slices.partition_point(|x| x.num <= cur - RATIO_SLICES);
-    for x in st.slices.drain(..keep_from) {
-        st.total -= u64::from(x.total);
-        st.matching -= u64::from(x.matching);
+    let stale = cur - RATIO_SLICES;
+    if st.slices.first().is_some_and(|x| x.num <= stale) {
+        let keep_from = st.slices.partition_point(|x| x.num <= stale);
+        for x in st.slices.drain(..keep_from) {
+            st.total -= u64::from(x.total);
+            st.matching -= u64::from(x.matching);
+        }
     }
-    if s <= cur - RATIO_SLICES {
+    if s <= stale {
         return if matched { Outcome::Hit } else { Outcome::None };
     }
     let m = u32::from(matched);
-    match st.slices.binary_search_by_key(&s, |x| x.num) {
+    // Most events fall in the newest slice.
+    let j = match st.slices.last() {
+        Some(x) if x.num == s => Ok(st.slices.len() - 1),
+        _ => st.slices.binary_search_by_key(&s, |x| x.num),
+    };
+    match j {
         Ok(j) => {
             let x = &mut st.slices[j];
             x.total += 1;

@@ -6,7 +6,7 @@
 //! that redaction turned into pseudonyms are skipped: there is nothing of the client's left.
 
 use std::fmt;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::Ordering;
 
 use apiwatch_core::EventData;
@@ -52,10 +52,40 @@ pub struct ValueMemo {
 }
 
 struct MemoEntry {
-    value: Box<str>,
+    /// The full hash of `value`: compared before the bytes, and reused when the table grows.
+    hash: u64,
+    value: Box<[u8]>,
     /// Classes scanned for, and the classes found among them.
     scanned: AttackSet,
     found: AttackSet,
+}
+
+impl MemoEntry {
+    fn holds(&self, hash: u64, value: &[u8]) -> bool {
+        self.hash == hash && same_bytes(&self.value, value)
+    }
+}
+
+/// `a == b`, with the short values most requests are made of (`/healthz`, `page`, `1`)
+/// compared in registers: two overlapping loads from each end cover every length up to 16,
+/// where a call to the library's comparison costs more than the comparison.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    fn word<const N: usize>(v: &[u8], at: usize) -> [u8; N] {
+        let mut w = [0u8; N];
+        w.copy_from_slice(&v[at..at + N]);
+        w
+    }
+    let n = a.len();
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
 }
 
 impl fmt::Debug for ValueMemo {
@@ -70,21 +100,26 @@ impl fmt::Debug for ValueMemo {
 
 impl ValueMemo {
     /// The key of a value the memo may hold, `None` for one it never holds.
-    fn hash_of(&self, value: &str, scan_bytes_max: usize) -> Option<u64> {
+    fn hash_of(&self, value: &[u8], scan_bytes_max: usize) -> Option<u64> {
         // A value over `scan_bytes_max` is counted as truncated each time it is scanned.
-        (value.len() <= VALUE_MEMO_VALUE_BYTES_MAX.min(scan_bytes_max))
-            .then(|| self.hasher.hash_one(value.as_bytes()))
+        (value.len() <= VALUE_MEMO_VALUE_BYTES_MAX.min(scan_bytes_max)).then(|| {
+            // The bytes alone, in one call: every key is hashed the same way, so the length
+            // prefix `Hash for [u8]` adds would only cost a second round.
+            let mut h = self.hasher.build_hasher();
+            h.write(value);
+            h.finish()
+        })
     }
 
     /// The classes found in `value` among `wanted`, when all of `wanted` were scanned for.
-    fn get(&self, hash: u64, value: &str, wanted: AttackSet) -> Option<AttackSet> {
-        let e = self.entries.find(hash, |e| *e.value == *value)?;
+    fn get(&self, hash: u64, value: &[u8], wanted: AttackSet) -> Option<AttackSet> {
+        let e = self.entries.find(hash, |e| e.holds(hash, value))?;
         wanted.difference(e.scanned).is_empty().then(|| e.found.intersection(wanted))
     }
 
     /// Remembers that `value` was scanned for `scanned` and `found` among them.
-    fn put(&mut self, hash: u64, value: &str, scanned: AttackSet, found: AttackSet) {
-        if let Some(e) = self.entries.find_mut(hash, |e| *e.value == *value) {
+    fn put(&mut self, hash: u64, value: &[u8], scanned: AttackSet, found: AttackSet) {
+        if let Some(e) = self.entries.find_mut(hash, |e| e.holds(hash, value)) {
             e.found = e.found.difference(scanned).union(found);
             e.scanned = e.scanned.union(scanned);
             return;
@@ -97,11 +132,36 @@ impl ValueMemo {
             self.clears += 1;
         }
         self.bytes += value.len();
-        let hasher = &self.hasher;
-        self.entries.insert_unique(hash, MemoEntry { value: value.into(), scanned, found }, |e| {
-            hasher.hash_one(e.value.as_bytes())
-        });
+        let entry = MemoEntry { hash, value: value.into(), scanned, found };
+        self.entries.insert_unique(hash, entry, |e| e.hash);
     }
+}
+
+/// Bytes of a value that cannot carry any class: ASCII letters, digits, `_` and `-`.
+const WORD_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+        b += 1;
+    }
+    t
+};
+
+/// Whether the detector finds nothing in `value` whatever is wanted, by the rule it applies
+/// first: letters, digits, `_` and single dashes (ids, page numbers, enum values, dates,
+/// UUIDs) carry no class, and need no decoding. Such values (most query parameters) are
+/// answered here, without hashing them for the memo.
+fn is_plain_word(value: &[u8]) -> bool {
+    let mut previous = 0u8;
+    for &b in value {
+        if !WORD_BYTES[usize::from(b)] || (b == b'-' && previous == b'-') {
+            return false;
+        }
+        previous = b;
+    }
+    true
 }
 
 /// Whether a header is one of [`HEADERS_NOT_SCANNED`]; by length first, since most headers
@@ -133,45 +193,48 @@ impl RequestScan<'_> {
     }
 
     /// Scans one value for `classes` (those still wanted), taking one value of the budget.
-    fn scan(&mut self, value: &str, classes: AttackSet) {
+    fn scan(&mut self, value: &[u8], classes: AttackSet) {
         self.scan_value(value, classes, false);
     }
 
     /// Like `scan`, but a value the memo already knows costs no budget (user agents and
     /// referrers, which were remembered before the other parts were).
-    fn scan_repeated(&mut self, value: &str, classes: AttackSet) {
+    fn scan_repeated(&mut self, value: &[u8], classes: AttackSet) {
         self.scan_value(value, classes, true);
     }
 
-    fn scan_value(&mut self, value: &str, classes: AttackSet, free_when_known: bool) {
+    fn scan_value(&mut self, value: &[u8], classes: AttackSet, free_when_known: bool) {
         let remaining = classes.intersection(self.wanted).difference(self.found);
         if remaining.is_empty() || value.is_empty() {
             return;
         }
         let scan_bytes_max = self.detector.scan_bytes_max;
-        let hash = self.memo.as_deref().and_then(|m| m.hash_of(value, scan_bytes_max));
-        let known = |memo: &Option<&mut ValueMemo>| match (memo.as_deref(), hash) {
-            (Some(m), Some(h)) => m.get(h, value, remaining),
-            _ => None,
-        };
-        if free_when_known {
-            if let Some(found) = known(&self.memo) {
-                self.found = self.found.union(found);
-                return;
-            }
-        }
-        if self.budget == 0 {
-            self.skipped += 1;
-            return;
-        }
-        self.budget -= 1;
         if !free_when_known {
-            if let Some(found) = known(&self.memo) {
+            if self.budget == 0 {
+                self.skipped += 1;
+                return;
+            }
+            self.budget -= 1;
+            // A longer value is scanned to be counted as truncated.
+            if value.len() <= scan_bytes_max && is_plain_word(value) {
+                return;
+            }
+        }
+        let hash = self.memo.as_deref().and_then(|m| m.hash_of(value, scan_bytes_max));
+        if let (Some(m), Some(h)) = (self.memo.as_deref(), hash) {
+            if let Some(found) = m.get(h, value, remaining) {
                 self.found = self.found.union(found);
                 return;
             }
         }
-        let found = self.detector.scan_value(value, remaining);
+        if free_when_known {
+            if self.budget == 0 {
+                self.skipped += 1;
+                return;
+            }
+            self.budget -= 1;
+        }
+        let found = self.detector.scan_bytes(value, remaining);
         if let (Some(m), Some(h)) = (self.memo.as_deref_mut(), hash) {
             m.put(h, value, remaining, found);
         }
@@ -215,23 +278,28 @@ impl InjectionDetector {
         let mut not_fetched = AttackSet::ALL;
         not_fetched.remove(AttackClass::Ssrf);
         if let Some(path) = &ev.url_path {
-            scan.scan(path, AttackSet::ALL);
+            scan.scan(path.as_bytes(), AttackSet::ALL);
         }
         if let Some(query) = &ev.url_query {
-            for pair in query.split('&') {
+            // Split as bytes: queries are short, and a byte loop beats a string searcher's
+            // set-up (`&` and `=` are ASCII, so the parts are what `str::split` gives).
+            for pair in query.as_bytes().split(|&b| b == b'&') {
                 if scan.done() {
                     break;
                 }
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                    Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                    None => (pair, &pair[..0]),
+                };
                 scan.scan(name, AttackSet::ALL);
                 scan.scan(value, AttackSet::ALL);
             }
         }
         if let Some(agent) = &ev.user_agent {
-            scan.scan_repeated(agent, not_fetched);
+            scan.scan_repeated(agent.as_bytes(), not_fetched);
         }
         if let Some(referrer) = &ev.referrer {
-            scan.scan_repeated(referrer, not_fetched);
+            scan.scan_repeated(referrer.as_bytes(), not_fetched);
         }
         for (name, value) in &ev.headers {
             if scan.done() {
@@ -240,7 +308,7 @@ impl InjectionDetector {
             let already_scanned = (name == "user-agent" && ev.user_agent.is_some())
                 || (name == "referer" && ev.referrer.is_some());
             if !already_scanned && !is_not_scanned(name) {
-                scan.scan(value, not_fetched);
+                scan.scan(value.as_bytes(), not_fetched);
             }
         }
         if scan.skipped > 0 {
@@ -253,6 +321,7 @@ impl InjectionDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::injection::SCAN_BYTES_MAX_MIN;
 
     fn event(path: &str, query: Option<&str>, agent: &str, headers: &[(&str, &str)]) -> EventData {
         EventData {
@@ -302,6 +371,101 @@ mod tests {
             // Known values still count against the budget: the late payload stays unscanned.
             assert_eq!(d.scan_request_memo(&ev, AttackSet::ALL, &mut memo), AttackSet::EMPTY);
         }
+    }
+
+    #[test]
+    fn plain_words_are_what_the_detector_finds_nothing_in() {
+        let d = InjectionDetector::new();
+        let mut plain = 0;
+        // Every string of up to four bytes from letters, digits, `_`, `-` and a few bytes that
+        // are not plain, and longer words around trigger words and dashes.
+        let alphabet = [b'a', b'Z', b'0', b'_', b'-', b'/', b'%', b'.', b'\'', 0xC3];
+        let mut values: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..4 {
+            let longer: Vec<Vec<u8>> = values
+                .iter()
+                .flat_map(|v| alphabet.iter().map(move |&b| [v.as_slice(), &[b]].concat()))
+                .collect();
+            values.extend(longer);
+        }
+        for word in [
+            "select",
+            "union-select",
+            "or-1-1",
+            "script",
+            "alert",
+            "etc-passwd",
+            "localhost",
+            "169-254-169-254",
+            "jndi",
+            "where",
+            "drop-table",
+            "sleep-5",
+            "a--b",
+            "a-b-c",
+            "x-1",
+            "ne",
+            "gt",
+            "passwd",
+            "win-ini",
+            "metadata",
+            "-",
+            "--",
+            "-a-",
+            "2026-11-23",
+        ] {
+            values.push(word.as_bytes().to_vec());
+            values.push(format!("{word}_{word}-1").into_bytes());
+        }
+        for v in &values {
+            if is_plain_word(v) {
+                plain += 1;
+                assert_eq!(d.scan_bytes(v, AttackSet::ALL), AttackSet::EMPTY, "{v:?}");
+            }
+            let by_definition =
+                v.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && !v.windows(2).any(|w| w == b"--");
+            assert_eq!(is_plain_word(v), by_definition, "{v:?}");
+        }
+        assert!(plain > 1000, "the plain path was exercised");
+    }
+
+    #[test]
+    fn short_values_compare_as_slices_do() {
+        let values: Vec<Vec<u8>> = (0..40)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut out = vec![base.clone()];
+                for at in 0..n {
+                    let mut v = base.clone();
+                    v[at] = b'#';
+                    out.push(v);
+                }
+                out
+            })
+            .collect();
+        for a in &values {
+            for b in &values {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn plain_values_keep_the_budget_and_the_truncation_count() {
+        let d = InjectionDetector::new().with_scan_bytes_max(SCAN_BYTES_MAX_MIN);
+        let long = "a".repeat(SCAN_BYTES_MAX_MIN + 1);
+        let ev = EventData { url_path: Some(long), ..EventData::default() };
+        let mut memo = ValueMemo::default();
+        d.scan_request_memo(&ev, AttackSet::ALL, &mut memo);
+        assert_eq!(d.stats().values_truncated, 1, "a long plain value is still scanned");
+        let query: Vec<String> = (0..REQUEST_VALUES_MAX).map(|i| format!("p{i}")).collect();
+        let ev = EventData {
+            url_query: Some(format!("{}&x=%3Cscript%3Ealert(1)%3C/script%3E", query.join("&"))),
+            ..EventData::default()
+        };
+        assert_eq!(d.scan_request_memo(&ev, AttackSet::ALL, &mut memo), AttackSet::EMPTY);
+        assert_eq!(d.stats().request_values_skipped, 2);
     }
 
     #[test]

@@ -2,6 +2,9 @@
 
 use memchr::memchr2;
 
+/// Digits of the longest count [`Cursor::count_then_space`] reads: 19 always fit a `u64`.
+const COUNT_DIGITS_MAX: usize = 19;
+
 /// A position in a line. Columns reported to users are 1-based byte offsets.
 pub(crate) struct Cursor<'a> {
     line: &'a [u8],
@@ -59,6 +62,47 @@ impl<'a> Cursor<'a> {
         let len = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
         self.pos += len;
         &rest[..len]
+    }
+
+    /// Three ASCII digits followed by a space, read and consumed (the space left for the
+    /// next field), or `None` with the cursor unmoved: an HTTP status as almost every line
+    /// writes it, which [`crate::access::text::number::status`] reads the same from
+    /// [`Cursor::bare`].
+    #[inline]
+    pub(crate) fn three_digits_then_space(&mut self) -> Option<u16> {
+        let &[a, b, c, b' '] = self.line.get(self.pos..self.pos + 4)? else {
+            return None;
+        };
+        let [a, b, c] = [a, b, c].map(|d| d.wrapping_sub(b'0'));
+        if a > 9 || b > 9 || c > 9 {
+            return None;
+        }
+        self.pos += 3;
+        Some(u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c))
+    }
+
+    /// A decimal count (1 to 19 digits) followed by a space or the end of the line, read and
+    /// consumed, or `None` with the cursor unmoved: what
+    /// [`crate::access::text::number::count`] reads from [`Cursor::bare`], in one pass.
+    #[inline(always)]
+    pub(crate) fn count_then_space(&mut self) -> Option<u64> {
+        let rest = &self.line[self.pos..];
+        let digits = &rest[..rest.len().min(COUNT_DIGITS_MAX)];
+        let mut value = 0u64;
+        let mut len = 0;
+        while let Some(&b) = digits.get(len) {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            value = value * 10 + u64::from(digit);
+            len += 1;
+        }
+        if len == 0 || !matches!(rest.get(len), None | Some(b' ')) {
+            return None;
+        }
+        self.pos += len;
+        Some(value)
     }
 
     /// A bare field that may be a list written with separators servers put spaces around:
@@ -195,6 +239,65 @@ mod tests {
             let expected = quoted_by_definition(line.as_bytes())
                 .map(|(field, pos)| (field, field.contains(&b'\\'), pos));
             proptest::prop_assert_eq!(flagged, expected);
+        }
+    }
+
+    #[test]
+    fn three_digit_statuses_read_as_bare_fields_do() {
+        for line in [
+            &b"200 1"[..],
+            b"200",
+            b"20 1",
+            b"2000 1",
+            b"2x0 1",
+            b"-",
+            b"099 x",
+            b"999 ",
+            b"",
+            b"/00 1",
+            b":00 1",
+            b"0000",
+            b" 200",
+        ] {
+            let mut fast = Cursor::new(line);
+            let got = fast.three_digits_then_space();
+            let mut bare = Cursor::new(line);
+            let field = bare.bare();
+            match got {
+                Some(code) => {
+                    assert_eq!(crate::access::text::number::status(field), Some(code));
+                    assert_eq!(fast.pos(), bare.pos());
+                    assert!(fast.peek() == Some(b' '));
+                }
+                None => {
+                    assert_eq!(fast.pos(), 0, "{line:?}");
+                    assert!(
+                        field.len() != 3 || bare.at_end() || !field.iter().all(u8::is_ascii_digit)
+                    );
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Counts read in place as the bare field and the count reader read them.
+        #[test]
+        fn counts_read_as_bare_fields_do(line in "[0-9]{0,21}[ x-]?[0-9 ]{0,3}") {
+            let line = line.as_bytes();
+            let mut fast = Cursor::new(line);
+            let got = fast.count_then_space();
+            let mut bare = Cursor::new(line);
+            let expected = crate::access::text::number::count(bare.bare());
+            match got {
+                Some(v) => {
+                    proptest::prop_assert_eq!(Some(v), expected);
+                    proptest::prop_assert_eq!(fast.pos(), bare.pos());
+                }
+                None => {
+                    proptest::prop_assert_eq!(fast.pos(), 0);
+                    proptest::prop_assert_eq!(expected, None);
+                }
+            }
         }
     }
 
