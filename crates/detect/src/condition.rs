@@ -1341,10 +1341,17 @@ fn cidr(cx: &mut Cx, field: &Field, v: &Node, path: &str) -> Option<Test> {
 
 fn regex_list(cx: &mut Cx, v: &Node, path: &str) -> Option<Test> {
     let items = string_list(cx, v, path)?;
+    // Each item is only parsed here (with the settings `regex` uses), for an error at its own
+    // line and column: a full build of every item on top of the combined one below was most of
+    // the rule pack's start-up cost.
     let mut ok = true;
     for (pat, loc) in &items {
-        if let Err(e) = regex::RegexBuilder::new(pat).size_limit(REGEX_SIZE_MAX).build() {
-            cx.err(*loc, path, format!("invalid regular expression: {}", regex_error(&e)));
+        if let Err(e) = regex_syntax::ParserBuilder::new().build().parse(pat) {
+            cx.err(
+                *loc,
+                path,
+                format!("invalid regular expression: {}", last_line(&e.to_string())),
+            );
             ok = false;
         }
     }
@@ -1356,23 +1363,45 @@ fn regex_list(cx: &mut Cx, v: &Node, path: &str) -> Option<Test> {
     // tracks which one); inline flags stay inside each pattern's group. Patterns that cannot
     // share one expression (the same group name twice) fall back to a set.
     let alternation = pats.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
+    if let Some(list) = cx.built_regex(&alternation) {
+        return Some(Test::Regex(Box::new(list)));
+    }
     let list = match regex::RegexBuilder::new(&alternation).size_limit(REGEX_SIZE_MAX).build() {
         Ok(r) => RegexList::One(r),
         Err(_) => match regex::RegexSetBuilder::new(&pats).size_limit(REGEX_SIZE_MAX).build() {
             Ok(s) => RegexList::Set(s),
             Err(e) => {
-                cx.err(
-                    v.loc,
-                    path,
-                    format!(
-                        "these regular expressions together are too large: {}",
-                        regex_error(&e)
-                    ),
-                );
+                // Only now build items one by one, to blame an item too large on its own.
+                let mut blamed = false;
+                for (pat, loc) in &items {
+                    let one = regex::RegexBuilder::new(pat).size_limit(REGEX_SIZE_MAX).build();
+                    if let Err(e) = one {
+                        cx.err(
+                            *loc,
+                            path,
+                            format!("invalid regular expression: {}", regex_error(&e)),
+                        );
+                        blamed = true;
+                    }
+                }
+                if !blamed {
+                    cx.err(
+                        v.loc,
+                        path,
+                        format!(
+                            "these regular expressions together are too large: {}",
+                            regex_error(&e)
+                        ),
+                    );
+                }
                 return None;
             }
         },
     };
+    if let RegexList::One(_) = list {
+        // Only the combined expression is fully defined by the combined pattern.
+        cx.keep_regex(alternation, &list);
+    }
     Some(Test::Regex(Box::new(list)))
 }
 
@@ -1382,7 +1411,11 @@ const REGEX_SIZE_MAX: usize = 4 << 20;
 
 /// The last non-empty line of a regex error (its first lines draw the pattern with a caret).
 fn regex_error(e: &regex::Error) -> String {
-    let s = e.to_string();
+    last_line(&e.to_string())
+}
+
+/// The last non-empty line of an error text, without its `error: ` prefix.
+fn last_line(s: &str) -> String {
     let line = s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     line.strip_prefix("error: ").unwrap_or(line).to_string()
 }

@@ -5,7 +5,7 @@
 //! into known ones, reporting unknown keys and keys of another kind; the validation step turns
 //! each key's located YAML into the types the engine runs on.
 
-use crate::condition::{self, networks, parse_field, string_list, IpRanges};
+use crate::condition::{self, networks, parse_field, string_list, IpRanges, RegexList};
 use crate::error::{LoadErrors, RuleError};
 use crate::rule::{
     ua_bit, Allow, BaselineSpec, Kind, ResponseSpec, Rule, RuleInfo, Step, TestCase, TestEvents,
@@ -22,6 +22,9 @@ pub(crate) struct Cx<'a> {
     file: &'a str,
     /// Ids of shared field tests, across all files of the load.
     shared: &'a mut HashMap<String, u32>,
+    /// Regular expression lists already built in this load, by their combined pattern: the
+    /// pack repeats some (the login paths) in several rules, and a build is costly.
+    regexes: &'a mut HashMap<String, RegexList>,
     /// `[2].` while loading the third rule of a file holding a list.
     prefix: String,
     errors: Vec<RuleError>,
@@ -44,6 +47,18 @@ impl Cx<'_> {
         let key = format!("{}\u{0}{}", field.name(), matcher.to_json());
         let next = self.shared.len() as u32;
         *self.shared.entry(key).or_insert(next)
+    }
+
+    /// The list built earlier in this load from the same combined pattern, if any.
+    pub fn built_regex(&self, alternation: &str) -> Option<RegexList> {
+        self.regexes.get(alternation).cloned()
+    }
+
+    /// Keeps a built list for reuse, up to `REGEX_REUSE_MAX_LISTS` lists.
+    pub fn keep_regex(&mut self, alternation: String, list: &RegexList) {
+        if self.regexes.len() < REGEX_REUSE_MAX_LISTS {
+            self.regexes.insert(alternation, list.clone());
+        }
     }
 
     fn error_count(&self) -> usize {
@@ -130,6 +145,9 @@ fn kind_keys(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Regular expression lists one load keeps for reuse by later rules (a pack has a few dozen).
+const REGEX_REUSE_MAX_LISTS: usize = 1_024;
+
 /// Limits on rule parameters, so that one rule cannot make the engine's state unbounded.
 const WINDOW_MAX_MS: i64 = 30 * DAY_MS;
 const LEARN_MAX_MS: i64 = 365 * DAY_MS;
@@ -148,8 +166,15 @@ pub(crate) fn load(sources: &[(String, String)]) -> Result<Vec<Rule>, LoadErrors
     let mut rules = Vec::new();
     let mut ids: HashMap<String, (String, Loc)> = HashMap::new();
     let mut shared = HashMap::new();
+    let mut regexes = HashMap::new();
     for ((file, _), parsed) in sources.iter().zip(parse_all(sources)) {
-        let mut cx = Cx { file, shared: &mut shared, prefix: String::new(), errors: Vec::new() };
+        let mut cx = Cx {
+            file,
+            shared: &mut shared,
+            regexes: &mut regexes,
+            prefix: String::new(),
+            errors: Vec::new(),
+        };
         match parsed {
             Err(e) => cx.err(e.loc, "yaml", e.message),
             Ok(root) => match &root.value {

@@ -176,6 +176,31 @@ fn match_fires_once_per_suppress_period() {
     assert_eq!(alerts[1].count, 1);
 }
 
+/// Rules whose regular expression lists are the same text share one build; each still
+/// matches on its own, and a rule with a different list is not given the shared one.
+#[test]
+fn rules_with_the_same_regex_list_each_match() {
+    let login = "where: {url.path: {regex: ['(?i)/login/?$', '^/api/token$']}}\n";
+    let logout = "where: {url.path: {regex: ['(?i)/logout/?$', '^/api/token$']}}\n";
+    // A file holding a list of rules: each rule's lines indented under its `- `.
+    let item = |text: String| format!("- {}", text.trim_end().replace('\n', "\n  ")) + "\n";
+    let set = rules(
+        &(item(header("login-a", "match") + login)
+            + &item(header("login-b", "match") + login)
+            + &item(header("logout", "match") + logout)),
+    );
+    let path = |t, p: &str| ev(t, json!({"source.ip": "198.51.100.7", "url.path": p}));
+    let fired = |p: &str| {
+        let mut ids: Vec<String> = run(&set, &[path(0, p)]).into_iter().map(|a| a.rule).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(fired("/LOGIN/"), ["login-a", "login-b"]);
+    assert_eq!(fired("/api/token"), ["login-a", "login-b", "logout"]);
+    assert_eq!(fired("/logout"), ["logout"]);
+    assert!(fired("/api/token/x").is_empty());
+}
+
 #[test]
 fn allow_lists_are_applied_first() {
     let set = rules(

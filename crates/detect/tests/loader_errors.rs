@@ -15,6 +15,7 @@ fn cases() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("bad duration", one(format!("{HEAD}kind: threshold\nwindow: 5 minutes\nmin_count: 3\nsuppress: 0s\n"))),
         ("bad cidr in a matcher and an allow-list", one(format!("{HEAD}kind: match\nwhere:\n  source.ip: {{cidr: [10.0.0.0/33, 192.0.2.1]}}\nallow:\n  networks: [not-an-ip]\n"))),
         ("regex that does not compile", one(format!("{HEAD}kind: match\nwhere:\n  url.path: {{regex: ['^/ok$', '(unclosed']}}\n"))),
+        ("regex too large on its own", one(format!("{HEAD}kind: match\nwhere:\n  url.path: {{regex: ['^/ok$', '(?:\\w{{100}}){{100}}']}}\n"))),
         ("scope not in group_by", one(format!("{HEAD}kind: match\ngroup_by: [user.name]\nresponse:\n  action: block\n  scope: source.ip\n  duration: 1h\n"))),
         ("required keys of a kind", one(format!("{HEAD}kind: distinct\nwindow: 10m\n"))),
         ("min_ratio outside 0..1", one(format!("{HEAD}kind: ratio\nmatching: {{http.response.status_code: 401}}\nwindow: 10m\nmin_ratio: 1.5\n"))),

@@ -25,6 +25,17 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// The whole line the cursor moves over.
+    pub(crate) fn line(&self) -> &'a [u8] {
+        self.line
+    }
+
+    /// Moves the cursor to `pos` (clamped to the end of the line), after a reader has read
+    /// the fields before it by other means.
+    pub(crate) fn set_pos(&mut self, pos: usize) {
+        self.pos = pos.min(self.line.len());
+    }
+
     /// 1-based byte column of the cursor, for error messages.
     pub(crate) fn column(&self) -> usize {
         self.pos + 1

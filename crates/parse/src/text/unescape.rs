@@ -19,7 +19,7 @@ impl<'a> LineText<'a> {
     pub(crate) fn new(line: &'a [u8]) -> LineText<'a> {
         let plain = match memchr::memchr(b'\\', line) {
             Some(_) => None,
-            None => std::str::from_utf8(line).ok(),
+            None => utf8(line),
         };
         LineText { line, plain, utf8: plain }
     }
@@ -28,7 +28,7 @@ impl<'a> LineText<'a> {
     /// itself (the quoted-field search does): fields read through this value take the
     /// per-field path, and those of [`LineText::unescaped`] are slices again.
     pub(crate) fn utf8_checked(line: &'a [u8]) -> LineText<'a> {
-        LineText { line, plain: None, utf8: std::str::from_utf8(line).ok() }
+        LineText { line, plain: None, utf8: utf8(line) }
     }
 
     /// This line for fields the caller has seen to hold no backslash: nothing in them needs
@@ -66,6 +66,13 @@ impl<'a> LineText<'a> {
             Some(self.text(raw))
         }
     }
+}
+
+/// `line` as text when it is valid UTF-8. The SIMD check is several times faster than the
+/// standard one on whole lines, and accepts exactly the same input; no caller here needs the
+/// place of a bad byte, so the standard check is never run again.
+fn utf8(line: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(line).ok()
 }
 
 /// The text of a field, escapes decoded.
@@ -124,6 +131,7 @@ fn hex(b: &u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     #[test]
     fn escapes_of_both_servers_decode() {
@@ -141,6 +149,25 @@ mod tests {
         assert_eq!(t.opt_text(b"-"), None);
         assert_eq!(t.opt_text(b""), None);
         assert_eq!(t.opt_text(b"x").as_deref(), Some("x"));
+    }
+
+    proptest::proptest! {
+        /// The SIMD check accepts exactly the lines the standard one accepts (bytes biased to
+        /// multi-byte sequences and their breakage).
+        #[test]
+        fn utf8_check_agrees_with_std(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[ -~]{0,70}").unwrap().prop_map(String::into_bytes),
+                    proptest::string::string_regex("[é€😀ß]{0,5}").unwrap().prop_map(String::into_bytes),
+                    proptest::collection::vec(0x80u8..=0xff, 0..3),
+                ],
+                0..8,
+            )
+        ) {
+            let line = parts.concat();
+            proptest::prop_assert_eq!(utf8(&line), std::str::from_utf8(&line).ok());
+        }
     }
 
     #[test]
