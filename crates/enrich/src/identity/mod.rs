@@ -211,6 +211,23 @@ mod tests {
     }
 
     #[test]
+    fn the_payload_is_the_middle_of_exactly_three_parts() {
+        // Every arrangement of dots and letters up to six bytes, against a split on dots.
+        for len in 0..=6u32 {
+            for bits in 0..(1u32 << len) {
+                let token: String =
+                    (0..len).map(|i| if (bits >> i) & 1 == 1 { '.' } else { 'x' }).collect();
+                let parts: Vec<&str> = token.split('.').collect();
+                let expected = match parts[..] {
+                    [_, middle, _] if !middle.is_empty() => Some(middle),
+                    _ => None,
+                };
+                assert_eq!(jwt_payload(&token), expected, "{token}");
+            }
+        }
+    }
+
+    #[test]
     fn padding_and_the_standard_alphabet_are_tolerated() {
         // These bytes encode to '-' and '_' in base64url and to '+' and '/' in base64.
         let json = "{\"sub\":\"\u{fc}?>\u{ff}\"}";

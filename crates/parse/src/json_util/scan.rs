@@ -320,9 +320,21 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn skip_string(&mut self) -> Fast<()> {
         let b = self.text.as_bytes();
-        let mut stop = self.string_stop(self.pos + 1)?;
+        let stop = self.string_stop(self.pos + 1)?;
+        if b[stop] == b'"' {
+            self.pos = stop + 1;
+            return Ok(());
+        }
+        self.skip_escaped_string(stop)
+    }
+
+    /// The rest of [`Scanner::skip_string`] from the string's first backslash at `stop`.
+    #[cold]
+    fn skip_escaped_string(&mut self, mut stop: usize) -> Fast<()> {
+        let b = self.text.as_bytes();
         while b[stop] == b'\\' {
             escaped(b.get(stop + 1))?;
             stop = self.string_stop(stop + 2)?;
@@ -335,19 +347,7 @@ impl<'a> Scanner<'a> {
     fn number(&mut self) -> Fast<&'a str> {
         let b = self.text.as_bytes();
         // A word at a time: log numbers (times, sizes) run to 13 digits.
-        let digits = |mut i: usize| {
-            while let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-                let n = leading_digits(u64::from_le_bytes(*word));
-                i += n;
-                if n < 8 {
-                    return i;
-                }
-            }
-            while matches!(b.get(i), Some(b'0'..=b'9')) {
-                i += 1;
-            }
-            i
-        };
+        let digits = |i: usize| digits_end(b, i);
         let start = self.pos;
         let mut i = start + usize::from(b.get(start) == Some(&b'-'));
         i = match b.get(i) {
@@ -389,14 +389,45 @@ impl<'a> Scanner<'a> {
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
-            b'-' | b'0'..=b'9' => self.number().map(drop),
+            b'1'..=b'9' => self.skip_plain_uint(),
+            b'-' | b'0' => self.number().map(drop),
             _ => Err(Bail),
         }
+    }
+
+    /// Skips the number that starts here (at a digit other than `0`), accepting exactly what
+    /// [`Scanner::number`] accepts: plain integers, nearly all numbers of a log line, end at
+    /// their first non-digit without the checks of fractions and exponents.
+    #[inline]
+    fn skip_plain_uint(&mut self) -> Fast<()> {
+        let b = self.text.as_bytes();
+        let start = self.pos;
+        let i = digits_end(b, start + 1);
+        if matches!(b.get(i), Some(b'.' | b'e' | b'E')) || i - start > NUMBER_LEN_MAX {
+            return self.number().map(drop);
+        }
+        self.pos = i;
+        Ok(())
     }
 
     /// Skips the key and colon of a member, positioned at its first byte.
     #[inline]
     fn skip_key(&mut self) -> Fast<()> {
+        // Compact (`"key":`) keys without escapes, as log lines write them, in one scan.
+        let b = self.text.as_bytes();
+        if b.get(self.pos) == Some(&b'"') {
+            let stop = self.string_stop(self.pos + 1)?;
+            if b[stop] == b'"' && b.get(stop + 1) == Some(&b':') {
+                self.pos = stop + 2;
+                return Ok(());
+            }
+        }
+        self.skip_spaced_key()
+    }
+
+    /// [`Scanner::skip_key`] for any spacing and escapes.
+    #[inline(never)]
+    fn skip_spaced_key(&mut self) -> Fast<()> {
         if self.peek()? != b'"' {
             return Err(Bail);
         }
@@ -451,7 +482,12 @@ impl<'a> Scanner<'a> {
                 }
                 let level = self.depth - base - 1;
                 let object = objects & (1 << level) != 0;
-                match self.peek()? {
+                // Compact text has the comma or bracket right after the value.
+                let c = match self.text.as_bytes().get(self.pos) {
+                    Some(&c) if c != b' ' => c,
+                    _ => self.peek()?,
+                };
+                match c {
                     b',' => {
                         self.pos += 1;
                         if object {
@@ -515,30 +551,61 @@ impl<'a> Scanner<'a> {
         })
     }
 
-    /// The plain integer that starts here (at a digit other than `0`), read in the pass that
-    /// finds its end, as [`number_scalar`] reads it; `None`, with nothing consumed, for a
-    /// longer number or one with a fraction or an exponent, which [`Scanner::number`] reads.
+    /// The plain integer that starts here (at a digit other than `0`), read as
+    /// [`number_scalar`] reads it; `None`, with nothing consumed, for a longer number or one
+    /// with a fraction or an exponent, which [`Scanner::number`] reads. Its end is found a word
+    /// at a time and its digits read eight at a time: log times run to 13 digits.
     #[inline]
     fn plain_uint(&mut self) -> Option<u64> {
         let b = self.text.as_bytes();
         let start = self.pos;
-        let mut i = start;
-        let mut n: u64 = 0;
+        let stop = digits_end(b, start);
         // At most PLAIN_INT_LEN_MAX digits: every such integer fits a u64.
-        while i - start < PLAIN_INT_LEN_MAX {
-            let digit = match b.get(i) {
-                Some(&c) if c.is_ascii_digit() => c - b'0',
-                _ => break,
-            };
-            n = n * 10 + u64::from(digit);
-            i += 1;
-        }
-        if matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) {
+        if stop - start > PLAIN_INT_LEN_MAX || matches!(b.get(stop), Some(b'.' | b'e' | b'E')) {
             return None;
         }
-        self.pos = i;
+        let mut digits = b.get(start..stop)?;
+        let mut n: u64 = 0;
+        while let Some((eight, rest)) = digits.split_first_chunk::<8>() {
+            n = n * 100_000_000 + eight_digits(*eight);
+            digits = rest;
+        }
+        for &c in digits {
+            n = n * 10 + u64::from(c - b'0');
+        }
+        self.pos = stop;
         Some(n)
     }
+}
+
+/// The end of the run of ASCII digits in `b` from `from`, found a word at a time.
+#[inline]
+fn digits_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let n = leading_digits(u64::from_le_bytes(*word));
+        i += n;
+        if n < 8 {
+            return i;
+        }
+    }
+    while matches!(b.get(i), Some(b'0'..=b'9')) {
+        i += 1;
+    }
+    i
+}
+
+/// The value of eight ASCII digits, the first the most significant: pairs, then quads, then
+/// the whole, each step a few multiplications on one word.
+#[inline]
+fn eight_digits(digits: [u8; 8]) -> u64 {
+    const MASK: u64 = 0x0000_00ff_0000_00ff;
+    let mut v = u64::from_le_bytes(digits).wrapping_sub(u64::from_ne_bytes([b'0'; 8]));
+    // Each byte pair (low byte the first digit) becomes its two-digit value in the low byte.
+    v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    // The four pair values become one eight-digit value in the upper half.
+    let high = (v & MASK).wrapping_mul(100 + (1_000_000 << 32));
+    let low = ((v >> 16) & MASK).wrapping_mul(1 + (10_000 << 32));
+    high.wrapping_add(low) >> 32
 }
 
 /// The high bit set in each byte of `w` (read little-endian) that may be a quote or a
@@ -733,6 +800,40 @@ mod tests {
             r#""\x""#,
         ] {
             assert_eq!(skips(bad), Err(Bail), "{bad}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// Eight digits read in one word are the integer `str::parse` reads.
+        #[test]
+        fn eight_digits_reads_as_parse(digits in "[0-9]{8}") {
+            let bytes: [u8; 8] = digits.as_bytes().try_into().unwrap();
+            prop_assert_eq!(eight_digits(bytes), digits.parse::<u64>().unwrap());
+        }
+
+        /// A plain integer of any length, followed by any byte, reads as the full parser reads
+        /// it, or goes to the general path with nothing consumed.
+        #[test]
+        fn plain_integers_of_any_length_read_as_the_full_parser(
+            digits in "[1-9][0-9]{0,24}",
+            after in prop::sample::select(vec!["", ",", "]", "}", ".5", "e3", "E-1", " ", "x"]),
+        ) {
+            let text = format!("{digits}{after}");
+            let mut sc = Scanner::new(&text).unwrap();
+            match sc.plain_uint() {
+                Some(n) => {
+                    prop_assert_eq!(Some(Scalar::UInt(n)), full(&digits), "{}", text);
+                    prop_assert_eq!(text[sc.pos..].trim_end(), after.trim_end(), "{}", text);
+                }
+                None => prop_assert_eq!(sc.pos, 0, "{}", text),
+            }
+            // Skipping accepts what reading as a number accepts, and stops at the same place.
+            let mut skipper = Scanner::new(&text).unwrap();
+            let mut reader = Scanner::new(&text).unwrap();
+            let skipped = skipper.skip_plain_uint().map(|()| skipper.pos);
+            let read = reader.number().map(|_| reader.pos);
+            prop_assert_eq!(skipped, read, "{}", text);
         }
     }
 
