@@ -97,23 +97,11 @@ mod tests {
         assert_eq!(e.column, Some(7));
     }
 
-    use proptest::prelude::Strategy as _;
-
     proptest::proptest! {
         /// The SIMD check accepts exactly what the standard one accepts, and a refusal names
-        /// the standard one's place (bytes biased to multi-byte sequences and their breakage).
+        /// the standard one's place.
         #[test]
-        fn utf8_check_agrees_with_std(
-            parts in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::string::string_regex("[ -~]{0,70}").unwrap().prop_map(String::into_bytes),
-                    proptest::string::string_regex("[é€😀ß]{0,5}").unwrap().prop_map(String::into_bytes),
-                    proptest::collection::vec(0x80u8..=0xff, 0..3),
-                ],
-                0..8,
-            )
-        ) {
-            let line = parts.concat();
+        fn utf8_check_agrees_with_std(line in crate::test_bytes::utf8_edge_lines()) {
             match (checked_text(&line), std::str::from_utf8(&line)) {
                 (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b),
                 (Err(a), Err(b)) => proptest::prop_assert_eq!(a.column, Some(b.valid_up_to() + 1)),

@@ -19,6 +19,8 @@ pub mod envoy;
 mod json_util;
 pub mod kong;
 pub mod mapping;
+#[cfg(test)]
+mod test_bytes;
 
 pub use detect::{detect_format, DetectSample};
 
