@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod bytes;
 pub mod ecs;
 pub mod escape;
 pub mod event;

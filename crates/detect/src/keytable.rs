@@ -259,26 +259,11 @@ impl<S: Default> KeyTable<S> {
     }
 }
 
-/// Whether two texts are equal. Keys are mostly short (an address, a user name): up to 16
-/// bytes they are compared as two machine words, which costs a few instructions where the
-/// general comparison calls into the C library.
+/// Whether two texts are equal, short ones compared without a library call (keys are mostly
+/// short: an address, a user name).
 #[inline]
 pub(crate) fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if (8..=16).contains(&n) {
-        // The first and the last eight bytes (overlapping below 16) cover every byte.
-        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
-        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
-    }
-    if n < 8 {
-        let pack = |s: &[u8]| s.iter().fold(0u64, |w, &x| w << 8 | u64::from(x));
-        return pack(a) == pack(b);
-    }
-    a == b
+    apiwatch_core::bytes::same_bytes(a.as_bytes(), b.as_bytes())
 }
 
 impl<S> Slot<S> {

@@ -12,6 +12,7 @@
 //! the redactor like the pseudonym cache: never printed (the redactor's `Debug` hides it),
 //! serialized or shared, and a clone of the redactor starts with an empty one.
 
+use crate::bytes::same_bytes;
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
@@ -108,32 +109,6 @@ impl CleanValues {
     }
 }
 
-/// Values at most this long are compared in a few word loads, without a call to `memcmp`:
-/// most remembered values (header values, routes, paths) are this short.
-const INLINE_COMPARE_BYTES_MAX: usize = 32;
-
-/// Whether `a` and `b` hold the same bytes.
-#[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    // Two words from each end cover up to 16 bytes, four up to 32 (overlapping in the middle).
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8"));
-    match n {
-        0..=7 => a == b,
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        17..=INLINE_COMPARE_BYTES_MAX => {
-            word(a, 0) == word(b, 0)
-                && word(a, 8) == word(b, 8)
-                && word(a, n - 16) == word(b, n - 16)
-                && word(a, n - 8) == word(b, n - 8)
-        }
-        _ => a == b,
-    }
-}
-
 /// A redactor's clean values.
 #[derive(Default)]
 pub(super) struct CleanMemo {
@@ -175,23 +150,6 @@ mod tests {
         assert!(values.look_up(Scan::Text, "curl/8.5.00").is_err());
         // Held: a second redaction at once goes without.
         assert!(memo.lock().is_none());
-    }
-
-    #[test]
-    fn same_bytes_is_slice_equality() {
-        // Every length up to past the inline limit, equal and differing at each position.
-        for n in 0..INLINE_COMPARE_BYTES_MAX + 10 {
-            let a: Vec<u8> = (0..n).map(|i| u8::try_from(i * 7 % 251).unwrap()).collect();
-            assert!(same_bytes(&a, &a.clone()), "{n}");
-            for at in 0..n {
-                let mut b = a.clone();
-                b[at] ^= 0x20;
-                assert!(!same_bytes(&a, &b), "{n} {at}");
-            }
-            let mut longer = a.clone();
-            longer.push(0);
-            assert!(!same_bytes(&a, &longer) && !same_bytes(&longer, &a), "{n}");
-        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::Ordering;
 
+use apiwatch_core::bytes::same_bytes;
 use apiwatch_core::EventData;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
@@ -63,28 +64,6 @@ struct MemoEntry {
 impl MemoEntry {
     fn holds(&self, hash: u64, value: &[u8]) -> bool {
         self.hash == hash && same_bytes(&self.value, value)
-    }
-}
-
-/// `a == b`, with the short values most requests are made of (`/healthz`, `page`, `1`)
-/// compared in registers: two overlapping loads from each end cover every length up to 16,
-/// where a call to the library's comparison costs more than the comparison.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    fn word<const N: usize>(v: &[u8], at: usize) -> [u8; N] {
-        let mut w = [0u8; N];
-        w.copy_from_slice(&v[at..at + N]);
-        w
-    }
-    let n = a.len();
-    match n {
-        0 => true,
-        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
-        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
-        _ => a == b,
     }
 }
 
