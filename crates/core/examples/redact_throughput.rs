@@ -25,8 +25,10 @@ fn typical(i: usize) -> EventData {
         source_ip: Some(format!("203.0.113.{}", i % 250).parse().expect("an address")),
         http_method: Some(if matches!(i % 5, 0) { "POST" } else { "GET" }.into()),
         http_version: Some("1.1".into()),
-        url_path: Some(format!("/api/v1/orders/{}/items", 10_000 + i % 5_000)),
-        url_query: matches!(i % 3, 0).then(|| format!("page={}&limit=50&sort=-created_at", i % 20)),
+        url_path: Some(format!("/api/v1/orders/{}/items", 10_000 + i % 5_000).into()),
+        url_query: (matches!(i % 3, 0)
+            .then(|| format!("page={}&limit=50&sort=-created_at", i % 20)))
+        .map(Into::into),
         status_code: Some(200),
         response_bytes: Some(512 + (i % 1000) as u64),
         referrer: matches!(i % 2, 0).then(|| "https://shop.example.com/orders?page=1".into()),
@@ -38,7 +40,7 @@ fn typical(i: usize) -> EventData {
 fn with_secrets(i: usize) -> EventData {
     let mut ev = typical(i);
     ev.headers.push(("authorization".into(), format!("Bearer opaque-token-{i}")));
-    ev.url_query = Some(format!("page=2&api_key=k-{i}"));
+    ev.url_query = Some(format!("page=2&api_key=k-{i}").into());
     ev
 }
 

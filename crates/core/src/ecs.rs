@@ -69,7 +69,7 @@ pub fn to_ecs_json(ev: &EventData) -> Json {
         insert_path(
             &mut root,
             &format!("http.request.headers.{FORWARDED_FOR}"),
-            xff.clone().into(),
+            xff.as_str().into(),
         );
     }
     for (l, v) in &ev.labels {
@@ -176,27 +176,27 @@ pub fn from_ecs_json(v: &Json) -> Result<EventData, EcsError> {
                 geo.as_organization = Some(text(&key, val)?);
                 has_geo = true;
             }
-            Field::UserName => ev.user_name = Some(text(&key, val)?),
-            Field::UserId => ev.user_id = Some(text(&key, val)?),
+            Field::UserName => ev.user_name = Some(text(&key, val)?.into()),
+            Field::UserId => ev.user_id = Some(text(&key, val)?.into()),
             Field::UserRoles => {
                 ev.user_roles = match val {
                     Json::Array(a) => a.iter().map(|r| text(&key, r)).collect::<Result<_, _>>()?,
                     other => vec![text(&key, other)?],
                 }
             }
-            Field::TokenId => ev.token_id = Some(text(&key, val)?),
-            Field::TokenIssuer => ev.token_issuer = Some(text(&key, val)?),
-            Field::ApiKeyId => ev.api_key_id = Some(text(&key, val)?),
-            Field::Consumer => ev.consumer = Some(text(&key, val)?),
-            Field::SessionId => ev.session_id = Some(text(&key, val)?),
-            Field::HttpMethod => ev.http_method = Some(text(&key, val)?),
-            Field::HttpVersion => ev.http_version = Some(text(&key, val)?),
-            Field::UrlDomain => ev.url_domain = Some(text(&key, val)?),
-            Field::UrlPath => ev.url_path = Some(text(&key, val)?),
-            Field::UrlQuery => ev.url_query = Some(text(&key, val)?),
-            Field::HttpRoute => ev.http_route = Some(text(&key, val)?),
-            Field::OperationId => ev.operation_id = Some(text(&key, val)?),
-            Field::ServiceName => ev.service_name = Some(text(&key, val)?),
+            Field::TokenId => ev.token_id = Some(text(&key, val)?.into()),
+            Field::TokenIssuer => ev.token_issuer = Some(text(&key, val)?.into()),
+            Field::ApiKeyId => ev.api_key_id = Some(text(&key, val)?.into()),
+            Field::Consumer => ev.consumer = Some(text(&key, val)?.into()),
+            Field::SessionId => ev.session_id = Some(text(&key, val)?.into()),
+            Field::HttpMethod => ev.http_method = Some(text(&key, val)?.into()),
+            Field::HttpVersion => ev.http_version = Some(text(&key, val)?.into()),
+            Field::UrlDomain => ev.url_domain = Some(text(&key, val)?.into()),
+            Field::UrlPath => ev.url_path = Some(text(&key, val)?.into()),
+            Field::UrlQuery => ev.url_query = Some(text(&key, val)?.into()),
+            Field::HttpRoute => ev.http_route = Some(text(&key, val)?.into()),
+            Field::OperationId => ev.operation_id = Some(text(&key, val)?.into()),
+            Field::ServiceName => ev.service_name = Some(text(&key, val)?.into()),
             Field::StatusCode => {
                 ev.status_code = Some(
                     u16::try_from(unsigned(&key, val)?).map_err(|_| bad("status out of range"))?,
@@ -206,15 +206,15 @@ pub fn from_ecs_json(v: &Json) -> Result<EventData, EcsError> {
             Field::ResponseBytes => ev.response_bytes = Some(unsigned(&key, val)?),
             Field::ResponseRecords => ev.response_records = Some(unsigned(&key, val)?),
             Field::DurationNs => ev.duration_ns = Some(unsigned(&key, val)?),
-            Field::UserAgent => ev.user_agent = Some(text(&key, val)?),
+            Field::UserAgent => ev.user_agent = Some(text(&key, val)?.into()),
             Field::UserAgentClass => {
                 ev.user_agent_class = Some(
                     UaClass::parse(&text(&key, val)?)
                         .ok_or_else(|| bad("unknown user-agent class"))?,
                 )
             }
-            Field::Referrer => ev.referrer = Some(text(&key, val)?),
-            Field::EventAction => ev.event_action = Some(text(&key, val)?),
+            Field::Referrer => ev.referrer = Some(text(&key, val)?.into()),
+            Field::EventAction => ev.event_action = Some(text(&key, val)?.into()),
             Field::EventOutcome => {
                 ev.event_outcome = Some(
                     Outcome::parse(&text(&key, val)?)
@@ -224,7 +224,7 @@ pub fn from_ecs_json(v: &Json) -> Result<EventData, EcsError> {
             Field::Header(h) => {
                 let v = text(&key, val)?;
                 if h.eq_ignore_ascii_case(FORWARDED_FOR) {
-                    ev.forwarded_for = Some(v.clone());
+                    ev.forwarded_for = Some(v.clone().into());
                 }
                 ev.headers.push((h.to_string(), v));
             }

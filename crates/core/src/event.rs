@@ -6,6 +6,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// Text of an event field: up to 24 bytes inline (methods, versions, routes, most paths and
+/// names), longer on the heap, so that most fields cost no allocation.
+pub type Text = compact_str::CompactString;
+
 /// Where an event came from: the input (by index in the run) and its line (1-based).
 /// Used for deterministic ordering of events with equal time and for error messages.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,39 +117,39 @@ pub struct EventData {
     /// `source.geo.*` and `source.as.*`.
     pub geo: Option<Arc<Geo>>,
     /// Raw X-Forwarded-For (or equivalent) as logged; resolved into `source_ip` by enrichment.
-    pub forwarded_for: Option<String>,
+    pub forwarded_for: Option<Text>,
     /// `user.name`.
-    pub user_name: Option<String>,
+    pub user_name: Option<Text>,
     /// `user.id`.
-    pub user_id: Option<String>,
+    pub user_id: Option<Text>,
     /// `user.roles`.
     pub user_roles: Vec<String>,
     /// `token.id`: a JWT's `jti`, or the pseudonym of a bearer token. Never the token.
-    pub token_id: Option<String>,
+    pub token_id: Option<Text>,
     /// `token.issuer`: a JWT's `iss`.
-    pub token_issuer: Option<String>,
+    pub token_issuer: Option<Text>,
     /// `api_key.id`: pseudonym of an API key (or a gateway's key id). Never the key.
-    pub api_key_id: Option<String>,
+    pub api_key_id: Option<Text>,
     /// `consumer.name`: the API consumer (Kong consumer, API key owner, client id).
-    pub consumer: Option<String>,
+    pub consumer: Option<Text>,
     /// `session.id`: pseudonym of a session cookie.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// `http.request.method`.
-    pub http_method: Option<String>,
+    pub http_method: Option<Text>,
     /// `http.version`.
-    pub http_version: Option<String>,
+    pub http_version: Option<Text>,
     /// `url.domain`: the Host the request was addressed to.
-    pub url_domain: Option<String>,
+    pub url_domain: Option<Text>,
     /// `url.path`: the path as logged (percent-encoding kept).
-    pub url_path: Option<String>,
+    pub url_path: Option<Text>,
     /// `url.query`: the query string without `?` (percent-encoding kept).
-    pub url_query: Option<String>,
+    pub url_query: Option<Text>,
     /// `http.route`: the route template (`/users/{id}`).
-    pub http_route: Option<String>,
+    pub http_route: Option<Text>,
     /// `http.operation_id`: the OpenAPI operationId of the route, when known.
-    pub operation_id: Option<String>,
+    pub operation_id: Option<Text>,
     /// `service.name`.
-    pub service_name: Option<String>,
+    pub service_name: Option<Text>,
     /// `http.response.status_code`.
     pub status_code: Option<u16>,
     /// `http.request.body.bytes` (or total request bytes when that is what the source logs).
@@ -157,13 +161,13 @@ pub struct EventData {
     /// `event.duration` in nanoseconds (ECS unit).
     pub duration_ns: Option<u64>,
     /// `user_agent.original`.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Text>,
     /// `user_agent.class`.
     pub user_agent_class: Option<UaClass>,
     /// `http.request.referrer`.
-    pub referrer: Option<String>,
+    pub referrer: Option<Text>,
     /// `event.action` (`user-login`, `role-change`, …).
-    pub event_action: Option<String>,
+    pub event_action: Option<Text>,
     /// `event.outcome`.
     pub event_outcome: Option<Outcome>,
     /// `http.request.headers.<name>`: request headers the source logged, names lower-case.

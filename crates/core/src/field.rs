@@ -204,7 +204,7 @@ pub fn network_of(ip: IpAddr) -> (IpAddr, u8) {
     }
 }
 
-fn opt_str(s: &Option<String>) -> Value<'_> {
+fn opt_str(s: &Option<crate::Text>) -> Value<'_> {
     s.as_deref().map_or(Value::Absent, Value::Str)
 }
 
@@ -380,7 +380,7 @@ mod tests {
             source_ip: Some("203.0.113.77".parse().unwrap()),
             source_port: Some(443),
             user_name: Some("alice".into()),
-            user_id: Some(String::new()),
+            user_id: Some(String::new().into()),
             user_roles: vec!["admin".into()],
             token_id: Some("t".into()),
             token_issuer: Some("i".into()),

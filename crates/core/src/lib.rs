@@ -18,5 +18,5 @@ pub mod redact;
 pub mod time;
 
 pub use alert::{Alert, ProposedResponse, ResponseAction, Severity};
-pub use event::{Event, EventData, Geo, Origin, Outcome, UaClass};
+pub use event::{Event, EventData, Geo, Origin, Outcome, Text, UaClass};
 pub use field::{Field, Value};

@@ -350,9 +350,9 @@ impl RepeatedHeaders {
 /// The ids an event's secrets may fill: each only while it is empty.
 #[derive(Default)]
 struct Ids {
-    token_id: Option<String>,
-    api_key_id: Option<String>,
-    session_id: Option<String>,
+    token_id: Option<crate::Text>,
+    api_key_id: Option<crate::Text>,
+    session_id: Option<crate::Text>,
     /// Calls to [`Ids::fill`], filling or not: a scan that made none depended on no id.
     fill_attempts: u32,
 }
@@ -366,7 +366,7 @@ impl Ids {
             IdSlot::Session => &mut self.session_id,
         };
         if id.is_none() {
-            *id = Some(pseudonym.to_owned());
+            *id = Some(pseudonym.into());
         }
     }
 }
@@ -421,14 +421,14 @@ impl<'r> Pass<'r> {
     }
 
     /// Replaces `field` with `f`'s result when that is a new string; says whether it was.
-    fn replace(
+    fn replace<T: std::ops::Deref<Target = str> + From<String>>(
         &mut self,
-        field: &mut String,
+        field: &mut T,
         f: impl for<'s> FnOnce(&mut Self, &'s str) -> Cow<'s, str>,
     ) -> bool {
         match f(self, field) {
             Cow::Owned(new) => {
-                *field = new;
+                *field = new.into();
                 true
             }
             Cow::Borrowed(_) => false,
@@ -736,7 +736,7 @@ mod tests {
         assert_eq!(counts.named, 4);
         // A field that differs from its header is scanned on its own.
         let mut differs = kong_like("curl/8.5.0", "api.example.com", "-");
-        differs.user_agent = Some(format!("curl password={JWT}"));
+        differs.user_agent = Some(format!("curl password={JWT}").into());
         let (ev, _) = r.redact_counted(differs);
         assert!(!ev.data().user_agent.as_deref().unwrap().contains(JWT));
     }
@@ -843,16 +843,22 @@ mod tests {
         ev.labels.push(("password".into(), pick(format!("pw{i}"))));
         // Fields that repeat a header, or not.
         ev.user_agent = Some(if i.is_multiple_of(3) {
-            pick(format!("ua {i}"))
+            (pick(format!("ua {i}"))).into()
         } else {
-            ev.headers[0].1.clone()
+            (ev.headers[0].1.clone()).into()
         });
-        ev.url_domain =
-            Some(if i % 3 == 1 { pick(format!("d{i}.example")) } else { ev.headers[1].1.clone() });
-        ev.referrer =
-            Some(if i % 3 == 2 { pick(format!("/r/{i}")) } else { ev.headers[2].1.clone() });
-        ev.url_path = Some(pick(format!("/api/v1/items/{i}")));
-        ev.url_query = Some(pick(format!("page={i}")));
+        ev.url_domain = Some(if i % 3 == 1 {
+            (pick(format!("d{i}.example"))).into()
+        } else {
+            (ev.headers[1].1.clone()).into()
+        });
+        ev.referrer = Some(if i % 3 == 2 {
+            (pick(format!("/r/{i}"))).into()
+        } else {
+            (ev.headers[2].1.clone()).into()
+        });
+        ev.url_path = Some((pick(format!("/api/v1/items/{i}"))).into());
+        ev.url_query = Some((pick(format!("page={i}"))).into());
         for field in [
             &mut ev.forwarded_for,
             &mut ev.user_name,
@@ -866,14 +872,14 @@ mod tests {
             &mut ev.service_name,
             &mut ev.event_action,
         ] {
-            *field = Some(pick(format!("{i}.{i}.0.1")));
+            *field = Some((pick(format!("{i}.{i}.0.1"))).into());
         }
         // Ids set before redaction (by enrichment) now and then: secrets fill only empty ones.
         if i.is_multiple_of(5) {
-            ev.token_id = Some(pick(format!("jti-{i}")));
+            ev.token_id = Some((pick(format!("jti-{i}"))).into());
         }
         if i.is_multiple_of(7) {
-            ev.session_id = Some(pick(format!("sess-{i}")));
+            ev.session_id = Some((pick(format!("sess-{i}"))).into());
         }
         ev.user_roles = vec![pick(format!("role-{i}")), pick(format!("role {i}"))];
         ev
@@ -1044,11 +1050,11 @@ mod tests {
         values.extend(near_misses());
         values.push(format!("sid {}", r.pseudonym("ses", "abc")));
         for v in &values {
-            let alone = EventData { user_name: Some(v.clone()), ..EventData::default() };
+            let alone = EventData { user_name: Some(v.clone().into()), ..EventData::default() };
             let (alone, alone_counts) = Redactor::new([3; 32]).redact_counted(alone);
             let both = EventData {
-                user_name: Some(v.clone()),
-                user_id: Some(v.clone()),
+                user_name: Some(v.clone().into()),
+                user_id: Some(v.clone().into()),
                 ..EventData::default()
             };
             for redactor in [&r, &Redactor::new([3; 32])] {
@@ -1105,8 +1111,12 @@ mod tests {
                 assert_eq!(out, *expected, "{value:?}");
                 assert_eq!(matches!(out, Cow::Owned(_)), *named == 1, "{value:?}");
                 assert_eq!(pass.counts, RedactionCounts { named: *named, ..Default::default() });
-                let filled = pass.ids.token_id.as_ref();
-                assert_eq!(filled, token_id.filter(|_| set_ids), "{value:?}");
+                let filled = pass.ids.token_id.as_deref();
+                assert_eq!(
+                    filled,
+                    token_id.as_ref().map(|t| t.as_str()).filter(|_| set_ids),
+                    "{value:?}"
+                );
             }
         }
     }

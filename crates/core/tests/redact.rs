@@ -252,7 +252,7 @@ fn redacted_query(q: &str) -> EventOut {
     let mut ev = event();
     ev.url_query = Some(q.into());
     let ev = redactor().redact(ev);
-    EventOut { query: ev.url_query.clone().unwrap(), ev }
+    EventOut { query: ev.url_query.clone().unwrap().into(), ev }
 }
 
 struct EventOut {
@@ -332,8 +332,8 @@ fn query_ids_only_from_the_request_query() {
     assert_eq!(out.ev.api_key_id.as_deref(), Some(&*redactor().pseudonym("key", "k1")));
     // The percent-decoded value is what is pseudonymised (`+` is kept: tokens hold it).
     let plus = Some(redactor().pseudonym("key", "a+b"));
-    assert_eq!(redacted_query("api_key=a%2Bb").ev.api_key_id, plus);
-    assert_eq!(redacted_query("api_key=a+b").ev.api_key_id, plus);
+    assert_eq!(redacted_query("api_key=a%2Bb").ev.api_key_id, plus.clone().map(Into::into));
+    assert_eq!(redacted_query("api_key=a+b").ev.api_key_id, plus.clone().map(Into::into));
 
     let mut ev = event();
     ev.referrer = Some("https://other.example/page?access_token=t1&api_key=k1".into());
@@ -550,26 +550,26 @@ fn every_string_field_is_scanned() {
     let secret = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
     let mut ev = event();
     let s = |f: &str| Some(format!("{f} {secret}"));
-    ev.forwarded_for = s("a");
-    ev.user_name = s("b");
-    ev.user_id = s("c");
+    ev.forwarded_for = s("a").map(Into::into);
+    ev.user_name = s("b").map(Into::into);
+    ev.user_id = s("c").map(Into::into);
     ev.user_roles = vec![format!("d {secret}")];
     ev.token_id = Some(secret.into());
-    ev.token_issuer = s("e");
+    ev.token_issuer = s("e").map(Into::into);
     ev.api_key_id = Some(secret.into());
-    ev.consumer = s("f");
+    ev.consumer = s("f").map(Into::into);
     ev.session_id = Some(secret.into());
-    ev.http_method = s("g");
-    ev.http_version = s("h");
-    ev.url_domain = s("i");
-    ev.url_path = s("/j");
-    ev.url_query = s("k");
-    ev.http_route = s("l");
-    ev.operation_id = s("m");
-    ev.service_name = s("n");
-    ev.user_agent = s("o");
-    ev.referrer = s("p");
-    ev.event_action = s("q");
+    ev.http_method = s("g").map(Into::into);
+    ev.http_version = s("h").map(Into::into);
+    ev.url_domain = s("i").map(Into::into);
+    ev.url_path = s("/j").map(Into::into);
+    ev.url_query = s("k").map(Into::into);
+    ev.http_route = s("l").map(Into::into);
+    ev.operation_id = s("m").map(Into::into);
+    ev.service_name = s("n").map(Into::into);
+    ev.user_agent = s("o").map(Into::into);
+    ev.referrer = s("p").map(Into::into);
+    ev.event_action = s("q").map(Into::into);
     ev.headers = vec![("x-custom".into(), secret.into()), (format!("x-{secret}"), "v".into())];
     ev.labels = vec![("note".into(), secret.into())];
     let (ev, counts) = redactor().redact_counted(ev);
@@ -724,20 +724,20 @@ fn plant(field: usize, before: &str, text: &str, sep: &str, after: &str) -> Even
     ev.url_path = Some("/api/v1/login".into());
     ev.user_agent = Some("curl/8.5.0".into());
     match field {
-        0 => ev.url_path = Some(format!("/x/{s}")),
-        1 => ev.url_query = Some(format!("q={s}")),
-        2 => ev.referrer = Some(format!("https://r.example/p?next={s}")),
-        3 => ev.user_agent = Some(s),
-        4 => ev.user_name = Some(s),
-        5 => ev.consumer = Some(s),
+        0 => ev.url_path = Some(format!("/x/{s}").into()),
+        1 => ev.url_query = Some(format!("q={s}").into()),
+        2 => ev.referrer = Some(format!("https://r.example/p?next={s}").into()),
+        3 => ev.user_agent = Some(s.into()),
+        4 => ev.user_name = Some(s.into()),
+        5 => ev.consumer = Some(s.into()),
         6 => ev.labels.push(("message".into(), s)),
         7 => ev.headers.push(("x-debug".into(), s)),
-        8 => ev.event_action = Some(s),
+        8 => ev.event_action = Some(s.into()),
         9 => ev.headers.push(("authorization".into(), format!("Bearer {text}"))),
         10 => ev.headers.push(("cookie".into(), format!("a=b; session={text}"))),
         11 => ev.labels.push(("password".into(), text.into())),
-        12 => ev.url_domain = Some(s),
-        _ => ev.forwarded_for = Some(s),
+        12 => ev.url_domain = Some(s.into()),
+        _ => ev.forwarded_for = Some(s.into()),
     }
     ev
 }
@@ -788,8 +788,8 @@ proptest! {
         let r = redactor();
         let _ = r.redact_text(&s);
         let mut ev = event();
-        ev.url_query = Some(s.clone());
-        ev.referrer = Some(s.clone());
+        ev.url_query = Some(s.clone().into());
+        ev.referrer = Some(s.clone().into());
         ev.headers.push(("cookie".into(), s.clone()));
         ev.headers.push(("authorization".into(), s));
         let _ = r.redact(ev);

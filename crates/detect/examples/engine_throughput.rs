@@ -86,14 +86,14 @@ impl Traffic {
             dataset: "nginx.access",
             source_ip: Some(ip),
             geo: Some(geo),
-            service_name: Some("shop".to_string()),
-            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".to_string()),
+            service_name: Some("shop".into()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into()),
             user_agent_class: Some(if r.next(50) == 0 {
                 UaClass::Monitor
             } else {
                 UaClass::Browser
             }),
-            http_version: Some("1.1".to_string()),
+            http_version: Some("1.1".into()),
             ..EventData::default()
         };
         match r.next(20) {
@@ -108,14 +108,14 @@ impl Traffic {
                 ev.url_path = Some("/api/v1/auth/login".into());
                 ev.http_route = Some("/api/v1/auth/login".into());
                 ev.status_code = Some(if ok { 200 } else { 401 });
-                ev.user_name = Some(user);
+                ev.user_name = Some(user.into());
                 ev.event_action = Some("user-login".into());
                 ev.event_outcome = Some(if ok { Outcome::Success } else { Outcome::Failure });
             }
             2 => {
                 // Probing for files that do not exist.
                 ev.http_method = Some("GET".into());
-                ev.url_path = Some(format!("/static/{}.js", r.next(5_000)));
+                ev.url_path = Some(format!("/static/{}.js", r.next(5_000)).into());
                 ev.status_code = Some(404);
             }
             _ => {
@@ -126,12 +126,12 @@ impl Traffic {
                     prefix.to_string()
                 };
                 ev.http_method = Some(if r.next(5) == 0 { "POST" } else { "GET" }.into());
-                ev.url_path = Some(path);
+                ev.url_path = Some(path.into());
                 ev.http_route = Some(route.into());
                 ev.url_query = match r.next(1_000) {
                     0 => Some("q=1%27%20OR%20%271%27%3D%271".into()),
                     1 => Some("file=../../../../etc/passwd".into()),
-                    2..=300 => Some(format!("page={}&sort=price", r.next(20))),
+                    2..=300 => Some(format!("page={}&sort=price", r.next(20)).into()),
                     _ => None,
                 };
                 ev.status_code =
@@ -140,8 +140,9 @@ impl Traffic {
                 if r.next(3) == 0 {
                     let u = r.next(u64::from(USERS));
                     ev.geo = Some(Arc::clone(&self.geos[(u % 5) as usize]));
-                    ev.user_name = Some(format!("user{u}"));
-                    ev.token_id = Some(format!("tok_{:08x}", u * 2_654_435_761 % 0xFFFF_FFFF));
+                    ev.user_name = Some(format!("user{u}").into());
+                    ev.token_id =
+                        Some(format!("tok_{:08x}", u * 2_654_435_761 % 0xFFFF_FFFF).into());
                     ev.user_roles = vec!["customer".into()];
                 }
                 ev.headers = vec![("accept".into(), "application/json".into())];

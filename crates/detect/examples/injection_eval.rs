@@ -433,13 +433,13 @@ fn benign_event(kind: BenignKind, value: &[u8]) -> EventData {
         BenignKind::Value => {}
         BenignKind::RequestTarget => match text.split_once('?') {
             Some((path, query)) => {
-                ev.url_path = Some(path.to_string());
-                ev.url_query = Some(query.to_string());
+                ev.url_path = Some(path.into());
+                ev.url_query = Some(query.into());
             }
-            None => ev.url_path = Some(text),
+            None => ev.url_path = Some(text.into()),
         },
-        BenignKind::UserAgent => ev.user_agent = Some(text),
-        BenignKind::Referrer => ev.referrer = Some(text),
+        BenignKind::UserAgent => ev.user_agent = Some(text.into()),
+        BenignKind::Referrer => ev.referrer = Some(text.into()),
     }
     ev
 }
@@ -590,8 +590,8 @@ fn combined_log_events(bytes: &[u8]) -> Vec<(String, EventData)> {
         .filter_map(|line| {
             let (target, referrer, agent) = apache_fields(line)?;
             let mut ev = benign_event(BenignKind::RequestTarget, target.as_bytes());
-            ev.referrer = (referrer != "-").then_some(referrer);
-            ev.user_agent = (agent != "-").then_some(agent);
+            ev.referrer = (referrer != "-").then_some(referrer.into());
+            ev.user_agent = (agent != "-").then_some(agent.into());
             Some((line.to_string(), ev))
         })
         .collect()

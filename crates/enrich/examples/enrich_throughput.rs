@@ -74,19 +74,22 @@ fn jwt(user: usize) -> String {
 fn event(rng: &mut XorShift, addrs: &[IpAddr], tokens: &[String]) -> EventData {
     let client = addrs[rng.below(addrs.len())];
     let mut ev = EventData {
-        http_method: Some(if rng.below(4) == 0 { "POST" } else { "GET" }.to_string()),
-        url_path: Some(format!(
-            "/api/v1/users/{}/orders/{}",
-            rng.below(1000),
-            ["recent", "open", "42", "9f8b2c1e-4d3a-4b8e-9c1f-2a3b4c5d6e7f"][rng.below(4)]
-        )),
-        user_agent: Some(AGENTS[rng.below(AGENTS.len())].to_string()),
+        http_method: Some(if rng.below(4) == 0 { "POST" } else { "GET" }.into()),
+        url_path: Some(
+            format!(
+                "/api/v1/users/{}/orders/{}",
+                rng.below(1000),
+                ["recent", "open", "42", "9f8b2c1e-4d3a-4b8e-9c1f-2a3b4c5d6e7f"][rng.below(4)]
+            )
+            .into(),
+        ),
+        user_agent: Some(AGENTS[rng.below(AGENTS.len())].into()),
         ..EventData::default()
     };
     // A third arrives through a load balancer that appends the client to X-Forwarded-For.
     if rng.below(3) == 0 {
         ev.source_ip = Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)));
-        ev.forwarded_for = Some(format!("{client}"));
+        ev.forwarded_for = Some(format!("{client}").into());
     } else {
         ev.source_ip = Some(client);
     }

@@ -28,7 +28,7 @@ pub use proxy::default_trusted_proxies;
 pub use routes::templatize::templatize_path;
 pub use stats::{CacheStats, EnrichStats};
 
-use apiwatch_core::{EventData, Geo, UaClass};
+use apiwatch_core::{EventData, Geo, Text, UaClass};
 use cache::BoundedCache;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -304,7 +304,7 @@ impl EnrichWorker {
         let cacheable = path.len() <= shared.limits.cache_key_bytes_max;
         if cacheable {
             if let Some(entry) = self.route_cache.get_ref(path) {
-                ev.http_route = Some(String::from(&*entry.template));
+                ev.http_route = Some(Text::from(&*entry.template));
                 if let Some(api) = &shared.routes {
                     api.annotate(ev, entry, &mut self.stats);
                 }
@@ -313,7 +313,7 @@ impl EnrichWorker {
         }
         let entry = routes::resolve(shared.routes.as_ref(), path);
         let key: Option<Box<str>> = cacheable.then(|| path.into());
-        ev.http_route = Some(String::from(&*entry.template));
+        ev.http_route = Some(Text::from(&*entry.template));
         if let Some(api) = &shared.routes {
             api.annotate(ev, &entry, &mut self.stats);
         }

@@ -67,10 +67,10 @@ fn event() -> impl Strategy<Value = EventData> {
             headers.extend(extra);
             EventData {
                 source_ip: ip,
-                forwarded_for: xff,
-                url_path: path,
-                http_method: method,
-                user_agent: agent,
+                forwarded_for: xff.map(Into::into),
+                url_path: path.map(Into::into),
+                http_method: method.map(Into::into),
+                user_agent: agent.map(Into::into),
                 headers,
                 ..EventData::default()
             }

@@ -12,7 +12,7 @@ fn resolve(peer: Option<&str>, xff: Option<&str>, headers: &[(&str, &str)]) -> E
     let mut ev = with_headers(headers);
     ev.source_ip = peer.map(|p| p.parse().unwrap());
     ev.source_port = peer.map(|_| 44321);
-    ev.forwarded_for = xff.map(String::from);
+    ev.forwarded_for = xff.map(String::from).map(Into::into);
     w.enrich(&mut ev);
     ev
 }

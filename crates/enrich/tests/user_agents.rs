@@ -107,7 +107,7 @@ const CASES: &[(&str, UaClass)] = &[
 ];
 
 fn class_of(w: &mut EnrichWorker, agent: &str) -> Option<UaClass> {
-    let mut ev = EventData { user_agent: Some(agent.to_string()), ..EventData::default() };
+    let mut ev = EventData { user_agent: Some(agent.into()), ..EventData::default() };
     w.enrich(&mut ev);
     ev.user_agent_class
 }

@@ -447,7 +447,7 @@ fn set_peer(t: &LineText<'_>, raw: &[u8], ev: &mut EventData) {
     }
     match addr::ip(raw) {
         Some(ip) => ev.source_ip = Some(ip),
-        None => ev.labels.push((CLIENT_ADDRESS_LABEL.to_string(), t.text(raw))),
+        None => ev.labels.push((CLIENT_ADDRESS_LABEL.to_string(), t.text(raw).to_string())),
     }
 }
 
@@ -647,7 +647,8 @@ impl AppendedFields {
             }
             1 => {
                 if !text::is_dash(f.raw) && is_upstream_times(f.raw) {
-                    ev.labels.push(("upstream_response_time".to_string(), t.text(f.raw)));
+                    ev.labels
+                        .push(("upstream_response_time".to_string(), t.text(f.raw).to_string()));
                 }
                 self.bare_seen += 1;
             }
@@ -685,7 +686,7 @@ fn decode_ssl_request(line: &[u8]) -> Result<EventData, DecodeError> {
     for label in ["ssl_protocol", "ssl_cipher"] {
         expect_space(&mut c, label)?;
         if let Some(v) = t.opt_text(c.bare()) {
-            ev.labels.push((label.to_string(), v));
+            ev.labels.push((label.to_string(), v.to_string()));
         }
     }
     expect_space(&mut c, "request")?;

@@ -190,7 +190,7 @@ fn decode_line(line: &[u8]) -> Result<EventData, DecodeError> {
         match name {
             "trace_id" => {
                 if let Some(v) = t.opt_text(field.raw) {
-                    ev.headers.push(("x-amzn-trace-id".to_string(), v));
+                    ev.headers.push(("x-amzn-trace-id".to_string(), v.to_string()));
                 }
             }
             // The TLS SNI; `url.domain` comes from the request line.
@@ -222,7 +222,7 @@ fn count(field: Field<'_>, name: &'static str) -> Result<Option<u64>, DecodeErro
 
 fn push_label(t: &LineText<'_>, ev: &mut EventData, name: &str, raw: &[u8]) {
     if let Some(v) = t.opt_text(raw) {
-        ev.labels.push((name.to_string(), v));
+        ev.labels.push((name.to_string(), v.to_string()));
     }
 }
 

@@ -11,7 +11,7 @@ use crate::json_util::{
     parse_clf_ms, split_target, strip_http_prefix, walk, FlatSink, Scalar, Unfit,
 };
 use crate::{DecodeError, Decoder};
-use apiwatch_core::EventData;
+use apiwatch_core::{EventData, Text};
 
 /// `event.dataset` of API Gateway events (the name Elastic's AWS integration uses).
 pub const DATASET: &str = "aws.apigateway_logs";
@@ -180,14 +180,14 @@ impl<'de> FlatSink<'de> for ApiGwSink {
     fn leaf(&mut self, path: &str, value: Scalar<'de>) -> Result<(), DecodeError> {
         let Some(key) = key_of(path) else { return Ok(()) };
         let bad = |reason: Unfit| DecodeError::field(place(key), reason);
-        let text = |v: Scalar<'de>| v.into_single_text().map_err(bad);
+        let text = |v: Scalar<'de>| v.into_single_text::<Text>().map_err(bad);
         let ev = &mut self.ev;
         match key {
-            Var::RequestId => self.request_id = text(value)?,
-            Var::ExtendedRequestId => self.extended_request_id = text(value)?,
+            Var::RequestId => self.request_id = text(value)?.map(Into::into),
+            Var::ExtendedRequestId => self.extended_request_id = text(value)?.map(Into::into),
             Var::SourceIp => ev.source_ip = value.to_ip().map_err(bad)?,
-            Var::Caller => self.caller = text(value)?,
-            Var::IamUser => self.iam_user = text(value)?,
+            Var::Caller => self.caller = text(value)?.map(Into::into),
+            Var::IamUser => self.iam_user = text(value)?.map(Into::into),
             Var::RequestTime => {
                 self.time_clf_ms =
                     match text(value)? {
@@ -204,15 +204,15 @@ impl<'de> FlatSink<'de> for ApiGwSink {
                 }
             }
             Var::HttpMethod => ev.http_method = text(value)?,
-            Var::ResourcePath => self.resource_path = text(value)?,
-            Var::RouteKey => self.route_key = text(value)?,
+            Var::ResourcePath => self.resource_path = text(value)?.map(Into::into),
+            Var::RouteKey => self.route_key = text(value)?.map(Into::into),
             Var::Path => {
                 if let Some(p) = text(value)? {
                     // $context.path has no query; split defensively in case a template logs
                     // the full request target under the same key.
                     let (path, query) = split_target(&p);
-                    ev.url_query = query.map(str::to_owned);
-                    ev.url_path = Some(path.to_owned());
+                    ev.url_query = query.map(Into::into);
+                    ev.url_path = Some(path.to_owned().into());
                 }
             }
             Var::Status => {
@@ -227,17 +227,17 @@ impl<'de> FlatSink<'de> for ApiGwSink {
                     None => None,
                 }
             }
-            Var::IntegrationLatency => self.integration_latency_ms = text(value)?,
+            Var::IntegrationLatency => self.integration_latency_ms = text(value)?.map(Into::into),
             Var::UserAgent => ev.user_agent = text(value)?,
-            Var::ClaimSub => self.claim_sub = text(value)?,
+            Var::ClaimSub => self.claim_sub = text(value)?.map(Into::into),
             Var::ClaimUsername => ev.user_name = text(value)?,
-            Var::PrincipalId => self.principal_id = text(value)?,
+            Var::PrincipalId => self.principal_id = text(value)?.map(Into::into),
             // The id of the key (`$context.identity.apiKeyId`), never the key itself
             // (`$context.identity.apiKey`, which is not read).
             Var::ApiKeyId => ev.api_key_id = text(value)?,
             Var::DomainName => ev.url_domain = text(value)?,
-            Var::Stage => self.stage = text(value)?,
-            Var::ApiId => self.api_id = text(value)?,
+            Var::Stage => self.stage = text(value)?.map(Into::into),
+            Var::ApiId => self.api_id = text(value)?.map(Into::into),
         }
         Ok(())
     }
@@ -259,7 +259,7 @@ impl ApiGwSink {
             if self.route_key.is_none() {
                 return Err(DecodeError::field("httpMethod", "missing: not an API Gateway log"));
             }
-            ev.http_method = route_method;
+            ev.http_method = route_method.map(Into::into);
         }
         ev.timestamp_ms = match self.time_epoch_ms.or(self.time_clf_ms) {
             Some(t) => t,
@@ -267,10 +267,10 @@ impl ApiGwSink {
         };
         ev.dataset = DATASET;
         // resourcePath (REST) and routeKey (HTTP) are both the route template.
-        ev.http_route = self.resource_path.or(route);
+        ev.http_route = self.resource_path.or(route).map(Into::into);
         // Who the caller is, best first: the JWT or Cognito subject, a Lambda authorizer's
         // principal, then the IAM user of a signed request.
-        ev.user_id = self.claim_sub.or(self.principal_id).or(self.iam_user);
+        ev.user_id = self.claim_sub.or(self.principal_id).or(self.iam_user).map(Into::into);
         let labels = [
             ("apigw.request_id", self.request_id),
             ("apigw.extended_request_id", self.extended_request_id),

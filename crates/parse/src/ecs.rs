@@ -11,7 +11,7 @@ use crate::json_util::{
 use crate::{DecodeError, Decoder};
 use apiwatch_core::field::{Field, FIXED_FIELDS};
 use apiwatch_core::time::parse_rfc3339_ms;
-use apiwatch_core::EventData;
+use apiwatch_core::{EventData, Text};
 use std::net::IpAddr;
 
 /// `event.dataset` of ECS events whose own dataset is missing or not one apiwatch knows.
@@ -135,13 +135,14 @@ impl<'de> FlatSink<'de> for EcsSink {
 
     fn leaf(&mut self, path: &str, value: Scalar<'de>) -> Result<(), DecodeError> {
         if let Some(name) = path.strip_prefix("http.request.headers.") {
-            let value = value.into_text().map_err(|r| field("http.request.headers", r))?;
+            let value =
+                value.into_text::<String>().map_err(|r| field("http.request.headers", r))?;
             if let Some(v) = value {
                 let name = header_name(name);
                 // The proxy chain also has a field of its own (read by the trusted-proxy
                 // step); the header stays, since it is scanned like any other.
                 if name == "x-forwarded-for" {
-                    self.ev.forwarded_for = Some(v.clone());
+                    self.ev.forwarded_for = Some(Text::from(v.as_str()));
                 }
                 self.ev.headers.push((name, v));
             }
@@ -156,7 +157,8 @@ impl<'de> FlatSink<'de> for EcsSink {
         match path {
             "@timestamp" => self.timestamp_ms = timestamp(&value)?,
             "event.dataset" => {
-                let name = value.into_single_text().map_err(|r| field("event.dataset", r))?;
+                let name =
+                    value.into_single_text::<Text>().map_err(|r| field("event.dataset", r))?;
                 self.dataset = name.and_then(|n| KNOWN_DATASETS.iter().copied().find(|k| *k == n));
             }
             "client.ip" => self.client_ip = value.to_ip().map_err(|r| field("client.ip", r))?,
@@ -236,18 +238,18 @@ impl EcsSink {
             // url.original is the request target as sent; url.full adds scheme and host.
             let url = self.url_original.as_deref().or(self.url_full.as_deref());
             if let Some(parts) = url.and_then(split_url) {
-                ev.url_path = parts.path.map(str::to_owned);
+                ev.url_path = parts.path.map(Into::into);
                 if ev.url_query.is_none() {
-                    ev.url_query = parts.query.map(str::to_owned);
+                    ev.url_query = parts.query.map(Into::into);
                 }
                 if ev.url_domain.is_none() {
-                    ev.url_domain = parts.domain.map(str::to_owned);
+                    ev.url_domain = parts.domain.map(Into::into);
                 }
             }
         }
         if ev.url_domain.is_none() {
             if let Some(parts) = self.url_full.as_deref().and_then(split_url) {
-                ev.url_domain = parts.domain.map(str::to_owned);
+                ev.url_domain = parts.domain.map(Into::into);
             }
         }
         ev.request_bytes = ev.request_bytes.or(self.request_total_bytes);

@@ -159,7 +159,7 @@ fn decode_line(line: &[u8]) -> Result<EventData, DecodeError> {
     ev.forwarded_for = t.opt_text(forwarded_for);
     ev.user_agent = t.opt_text(f.quoted("REQ(USER-AGENT)")?);
     if let Some(id) = t.opt_text(f.quoted("REQ(X-REQUEST-ID)")?) {
-        ev.headers.push(("x-request-id".to_string(), id));
+        ev.headers.push(("x-request-id".to_string(), id.to_string()));
     }
     let authority = f.quoted("REQ(:AUTHORITY)")?;
     if !is_dash(authority) {
@@ -215,7 +215,7 @@ fn read_istio_tail(
 
 fn push_label(t: &LineText<'_>, ev: &mut EventData, name: &str, raw: &[u8]) {
     if let Some(v) = t.opt_text(raw) {
-        ev.labels.push((name.to_string(), v));
+        ev.labels.push((name.to_string(), v.to_string()));
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) use text::{
     domain_of_host, parse_clf_ms, percent_encode_component, split_request_line, split_target,
     split_url, UrlParts,
 };
-pub(crate) use value::{parse_ip, CowStr, HeaderMap, Nested, Pairs, Scalar, Skip, Unfit};
+pub(crate) use value::{parse_ip, CowStr, HeaderMap, Nested, Pairs, Scalar, Skip, TextOut, Unfit};
 
 use value::TOO_DEEP;
 pub(crate) use walk::{walk, FlatSink};

@@ -17,7 +17,7 @@
 use crate::json_util::{
     checked_text, domain_of_host, header_name, percent_encode_component, run_seed, split_target,
     split_url, syntax_error, Bail, CowStr, Fast, HeaderMap, Nested, Pairs, Scalar, Scanner, Skip,
-    Unfit,
+    TextOut, Unfit,
 };
 use crate::{DecodeError, Decoder};
 use apiwatch_core::EventData;
@@ -297,7 +297,7 @@ fn is<const N: usize>(key: &[u8], name: &[u8; N]) -> bool {
 }
 
 /// The value as one piece of text, or the field's error.
-fn text(value: Scalar<'_>, field: &'static str) -> Result<Option<String>, DecodeError> {
+fn text<T: TextOut>(value: Scalar<'_>, field: &'static str) -> Result<Option<T>, DecodeError> {
     value.into_single_text().map_err(|r| DecodeError::field(field, r))
 }
 
@@ -336,8 +336,9 @@ impl<'de> KongLog<'de> {
             Field::Uri => match value {
                 Scalar::Str(uri) => {
                     let (path, query) = split_target(&uri);
-                    self.ev.url_path = (!path.is_empty()).then(|| path.to_owned());
-                    self.ev.url_query = query.map(str::to_owned);
+                    self.ev.url_path =
+                        ((!path.is_empty()).then(|| path.to_owned())).map(Into::into);
+                    self.ev.url_query = query.map(Into::into);
                 }
                 Scalar::Null => {}
                 _ => return Err(DecodeError::field("request.uri", "expected a string")),
@@ -507,9 +508,9 @@ impl<'de> KongLog<'de> {
         for (name, value) in &ev.headers {
             match name.as_str() {
                 // The Host header is the domain the client asked for.
-                "host" => ev.url_domain = Some(domain_of_host(value).to_owned()),
-                "user-agent" => ev.user_agent = Some(value.clone()),
-                "referer" => ev.referrer = Some(value.clone()),
+                "host" => ev.url_domain = Some(domain_of_host(value).to_owned().into()),
+                "user-agent" => ev.user_agent = Some(value.clone().into()),
+                "referer" => ev.referrer = Some(value.clone().into()),
                 _ => {}
             }
         }
@@ -519,11 +520,11 @@ impl<'de> KongLog<'de> {
                 let parts =
                     split_url(url).ok_or(DecodeError::field("request.url", "expected a URL"))?;
                 if ev.url_path.is_none() {
-                    ev.url_path = parts.path.map(str::to_owned);
-                    ev.url_query = parts.query.map(str::to_owned);
+                    ev.url_path = parts.path.map(Into::into);
+                    ev.url_query = parts.query.map(Into::into);
                 }
                 if ev.url_domain.is_none() {
-                    ev.url_domain = parts.domain.map(str::to_owned);
+                    ev.url_domain = parts.domain.map(Into::into);
                 }
             }
         }
@@ -531,7 +532,9 @@ impl<'de> KongLog<'de> {
             const FIELD: &str = "request.querystring";
             match self.querystring {
                 Some(Nested::Object(args)) => {
-                    ev.url_query = rebuild_query(args).map_err(|r| DecodeError::field(FIELD, r))?;
+                    ev.url_query = (rebuild_query(args)
+                        .map_err(|r| DecodeError::field(FIELD, r))?)
+                    .map(Into::into);
                 }
                 Some(Nested::NotObject) => {
                     return Err(DecodeError::field(FIELD, "expected an object"))
@@ -542,8 +545,8 @@ impl<'de> KongLog<'de> {
         // A route's name is what Kong users group traffic by; without one, its single path
         // prefix serves. Several paths name no one route template.
         ev.http_route = match (&self.route_name, self.route_paths) {
-            (Some(name), _) => Some(name.clone()),
-            (None, Some(paths)) => single_path(paths),
+            (Some(name), _) => Some(name.clone().into()),
+            (None, Some(paths)) => single_path(paths).map(Into::into),
             (None, None) => None,
         };
         // One allocation for all the labels below.
@@ -563,8 +566,11 @@ impl<'de> KongLog<'de> {
         if let Some(name) = self.route_name {
             ev.labels.push(("kong.route".into(), name));
         }
-        ev.consumer =
-            self.consumer_username.or(self.consumer_custom_id).or_else(|| self.consumer_id.clone());
+        ev.consumer = (self
+            .consumer_username
+            .or(self.consumer_custom_id)
+            .or_else(|| self.consumer_id.clone()))
+        .map(Into::into);
         // A Kong consumer is the client application (often one OAuth client shared by every
         // user of an app), not a person: it is the actor `consumer.name`, and `user.name` is
         // left to the authenticated identity (a JWT's `sub`, read by enrichment). Taking the
@@ -622,7 +628,7 @@ fn rebuild_query(args: Pairs<'_>) -> Result<Option<String>, Unfit> {
                 Scalar::Bool(_) | Scalar::Null => {}
                 other => {
                     out.push('=');
-                    if let Some(t) = other.into_single_text()? {
+                    if let Some(t) = other.into_single_text::<String>()? {
                         percent_encode_component(&t, &mut out);
                     }
                 }

@@ -270,9 +270,10 @@ impl Decoder for MappedJsonDecoder {
             let (method, target, version) = split_request_line(&line).ok_or_else(bad)?;
             let url = split_url(target).ok_or_else(bad)?;
             let ev = &mut sink.ev;
-            ev.http_method.get_or_insert_with(|| method.to_owned());
+            ev.http_method.get_or_insert_with(|| method.to_owned().into());
             if let Some(v) = version {
-                ev.http_version.get_or_insert_with(|| strip_http_prefix(v.to_owned()));
+                ev.http_version
+                    .get_or_insert_with(|| strip_http_prefix(apiwatch_core::Text::from(v)));
             }
             fill_url(ev, &url);
         }
@@ -365,13 +366,13 @@ impl MappedSink<'_> {
 /// Fills path, query and domain from a URL where a mapped field has not set them already.
 fn fill_url(ev: &mut EventData, url: &crate::json_util::UrlParts<'_>) {
     if ev.url_path.is_none() {
-        ev.url_path = url.path.map(str::to_owned);
+        ev.url_path = url.path.map(Into::into);
     }
     if ev.url_query.is_none() {
-        ev.url_query = url.query.map(str::to_owned);
+        ev.url_query = url.query.map(Into::into);
     }
     if ev.url_domain.is_none() {
-        ev.url_domain = url.domain.map(str::to_owned);
+        ev.url_domain = url.domain.map(Into::into);
     }
 }
 

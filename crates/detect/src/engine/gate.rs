@@ -520,19 +520,21 @@ mod tests {
             source_ip: g
                 .maybe(&["10.1.2.3", "192.0.2.7", "2001:db8::1"])
                 .map(|s| s.parse().unwrap()),
-            user_name: g.maybe(&["alice", "bob", ""]),
+            user_name: g.maybe(&["alice", "bob", ""]).map(Into::into),
             user_roles: match g.next() % 3 {
                 0 => Vec::new(),
                 1 => vec!["admin".into()],
                 _ => vec!["user".into(), "root".into()],
             },
-            http_method: g.maybe(&["GET", "POST", "HEAD", "get"]),
-            url_path: g.maybe(&["/login", "/api/v1/users/7", "/x?id=1' OR '1'='1"]),
-            url_query: g.maybe(&["id=1' union select password from users--", "page=2"]),
-            http_route: g.maybe(&["/api/v1/users/{id}", "/login"]),
+            http_method: g.maybe(&["GET", "POST", "HEAD", "get"]).map(Into::into),
+            url_path: g.maybe(&["/login", "/api/v1/users/7", "/x?id=1' OR '1'='1"]).map(Into::into),
+            url_query: g
+                .maybe(&["id=1' union select password from users--", "page=2"])
+                .map(Into::into),
+            http_route: g.maybe(&["/api/v1/users/{id}", "/login"]).map(Into::into),
             status_code: [None, Some(200), Some(401), Some(403), Some(404), Some(500), Some(503)]
                 [(g.next() % 7) as usize],
-            event_action: g.maybe(&["login", "logon", "logout"]),
+            event_action: g.maybe(&["login", "logon", "logout"]).map(Into::into),
             event_outcome: *g.pick(&[None, Some(Outcome::Failure), Some(Outcome::Success)]),
             user_agent_class: *g.pick(&[None, Some(UaClass::Monitor), Some(UaClass::Browser)]),
             ..Default::default()

@@ -304,9 +304,9 @@ mod tests {
 
     fn event(path: &str, query: Option<&str>, agent: &str, headers: &[(&str, &str)]) -> EventData {
         EventData {
-            url_path: Some(path.to_string()),
-            url_query: query.map(str::to_string),
-            user_agent: Some(agent.to_string()),
+            url_path: Some(path.into()),
+            url_query: query.map(str::to_string).map(Into::into),
+            user_agent: Some(agent.into()),
             referrer: Some("https://shop.example/products".into()),
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
             ..EventData::default()
@@ -434,13 +434,15 @@ mod tests {
     fn plain_values_keep_the_budget_and_the_truncation_count() {
         let d = InjectionDetector::new().with_scan_bytes_max(SCAN_BYTES_MAX_MIN);
         let long = "a".repeat(SCAN_BYTES_MAX_MIN + 1);
-        let ev = EventData { url_path: Some(long), ..EventData::default() };
+        let ev = EventData { url_path: Some(long.into()), ..EventData::default() };
         let mut memo = ValueMemo::default();
         d.scan_request_memo(&ev, AttackSet::ALL, &mut memo);
         assert_eq!(d.stats().values_truncated, 1, "a long plain value is still scanned");
         let query: Vec<String> = (0..REQUEST_VALUES_MAX).map(|i| format!("p{i}")).collect();
         let ev = EventData {
-            url_query: Some(format!("{}&x=%3Cscript%3Ealert(1)%3C/script%3E", query.join("&"))),
+            url_query: Some(
+                format!("{}&x=%3Cscript%3Ealert(1)%3C/script%3E", query.join("&")).into(),
+            ),
             ..EventData::default()
         };
         assert_eq!(d.scan_request_memo(&ev, AttackSet::ALL, &mut memo), AttackSet::EMPTY);
@@ -462,13 +464,13 @@ mod tests {
         let d = InjectionDetector::new();
         let mut memo = ValueMemo::default();
         for i in 0..VALUE_MEMO_ENTRIES_MAX + 10 {
-            let ev = EventData { url_path: Some(format!("/p/{i}")), ..EventData::default() };
+            let ev = EventData { url_path: Some(format!("/p/{i}").into()), ..EventData::default() };
             d.scan_request_memo(&ev, AttackSet::ALL, &mut memo);
         }
         assert_eq!(memo.clears, 1);
         assert!(memo.entries.len() <= VALUE_MEMO_ENTRIES_MAX && memo.bytes <= VALUE_MEMO_BYTES_MAX);
         let long = "a/".repeat(VALUE_MEMO_VALUE_BYTES_MAX);
-        let ev = EventData { url_path: Some(long), ..EventData::default() };
+        let ev = EventData { url_path: Some(long.into()), ..EventData::default() };
         let before = memo.entries.len();
         d.scan_request_memo(&ev, AttackSet::ALL, &mut memo);
         assert_eq!(memo.entries.len(), before, "long values are not remembered");

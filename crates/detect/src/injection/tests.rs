@@ -111,8 +111,8 @@ fn long_values_are_capped_and_counted() {
 
 fn request(path: &str, query: Option<&str>) -> EventData {
     EventData {
-        url_path: Some(path.to_string()),
-        url_query: query.map(str::to_string),
+        url_path: Some(path.into()),
+        url_query: query.map(str::to_string).map(Into::into),
         user_agent: Some(
             "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0".into(),
         ),

@@ -37,10 +37,10 @@ const JWT_PAYLOAD_CACHE_BYTES_MAX: usize = 2 * 1024;
 /// more than the rest of enrichment.
 #[derive(Debug)]
 pub(crate) struct JwtIdentity {
-    user: Option<String>,
-    token_id: Option<String>,
-    issuer: Option<String>,
-    consumer: Option<String>,
+    user: Option<apiwatch_core::Text>,
+    token_id: Option<apiwatch_core::Text>,
+    issuer: Option<apiwatch_core::Text>,
+    consumer: Option<apiwatch_core::Text>,
     roles: Vec<String>,
 }
 
@@ -91,7 +91,7 @@ pub(crate) fn apply(
             Some(user) => {
                 stats.basic_decoded += 1;
                 if ev.user_name.is_none() && !user.is_empty() {
-                    ev.user_name = Some(user);
+                    ev.user_name = Some(user.into());
                 }
             }
             None => stats.basic_malformed += 1,
@@ -130,8 +130,8 @@ fn decode_payload(payload: &str) -> Option<Vec<u8>> {
 }
 
 /// A claim as an identifier; empty and over-long values are not identifiers.
-fn claim_text(claim: &claims::Ident<'_>) -> Option<String> {
-    claim.text().filter(|s| !s.is_empty() && s.len() <= CLAIM_BYTES_MAX).map(str::to_string)
+fn claim_text(claim: &claims::Ident<'_>) -> Option<apiwatch_core::Text> {
+    claim.text().filter(|s| !s.is_empty() && s.len() <= CLAIM_BYTES_MAX).map(Into::into)
 }
 
 /// Fills the identity fields a decoder left empty.
@@ -243,7 +243,7 @@ mod tests {
 
     #[test]
     fn empty_and_over_long_claims_are_not_identifiers() {
-        assert_eq!(claim_text(&claims::Ident::Number("42".into())), Some("42".to_string()));
+        assert_eq!(claim_text(&claims::Ident::Number("42".into())), Some("42".into()));
         assert_eq!(claim_text(&claims::Ident::Absent), None);
         assert_eq!(claim_text(&claims::Ident::Text("".into())), None);
         assert_eq!(claim_text(&claims::Ident::Text("x".repeat(600).into())), None);

@@ -79,7 +79,7 @@ impl ApiRoutes {
         match item.operation(method) {
             Some(op) => {
                 if ev.operation_id.is_none() {
-                    ev.operation_id = op.operation_id.clone();
+                    ev.operation_id = op.operation_id.clone().map(Into::into);
                 }
             }
             None => {

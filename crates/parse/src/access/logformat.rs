@@ -563,11 +563,11 @@ fn apply(
         Target::UserAgent => ev.user_agent = t.opt_text(value),
         Target::ForwardedFor => set_forwarded_for(t, value, ev),
         Target::Domain => ev.url_domain = Some(t.text(addr::host_of_authority(value))),
-        Target::Header(name) => ev.headers.push((name.clone(), t.text(value))),
+        Target::Header(name) => ev.headers.push((name.clone(), t.text(value).to_string())),
         Target::Cookie(name) => {
             ev.headers.push(("cookie".to_string(), format!("{name}={}", t.text(value))))
         }
-        Target::Label(name) => ev.labels.push((name.clone(), t.text(value))),
+        Target::Label(name) => ev.labels.push((name.clone(), t.text(value).to_string())),
         Target::Ignore => {}
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use super::value::{Scalar, Unfit};
 use crate::DecodeError;
-use apiwatch_core::event::{EventData, Geo, Outcome, UaClass};
+use apiwatch_core::event::{EventData, Geo, Outcome, Text, UaClass};
 use apiwatch_core::field::Field;
 use std::sync::Arc;
 
@@ -37,22 +37,22 @@ pub(crate) fn set_field(
         return Ok(());
     }
     let bad = |reason: Unfit| DecodeError::field(place, reason);
-    let text = |v: Scalar<'_>| v.into_single_text().map_err(bad);
+    let text = |v: Scalar<'_>| v.into_single_text::<Text>().map_err(bad);
     match field {
         // The time, the dataset and the network are never copied from a value: callers read
         // the time with its format, the dataset is the decoder's, the network is computed.
         Field::Timestamp | Field::Dataset | Field::SourceNetwork => {}
         Field::SourceIp => ev.source_ip = value.to_ip().map_err(bad)?,
         Field::SourcePort => ev.source_port = value.to_u16("port out of range").map_err(bad)?,
-        Field::CountryIsoCode => geo.get().country_iso_code = text(value)?,
-        Field::CityName => geo.get().city_name = text(value)?,
+        Field::CountryIsoCode => geo.get().country_iso_code = text(value)?.map(Into::into),
+        Field::CityName => geo.get().city_name = text(value)?.map(Into::into),
         Field::AsNumber => {
             geo.get().as_number = match value.to_u64().map_err(bad)? {
                 Some(n) => Some(u32::try_from(n).map_err(|_| bad("AS number out of range"))?),
                 None => None,
             }
         }
-        Field::AsOrganization => geo.get().as_organization = text(value)?,
+        Field::AsOrganization => geo.get().as_organization = text(value)?.map(Into::into),
         Field::UserName => ev.user_name = text(value)?,
         Field::UserId => ev.user_id = text(value)?,
         Field::UserRoles => {
@@ -64,7 +64,7 @@ pub(crate) fn set_field(
                     }
                     roles
                 }
-                one => text(one)?.into_iter().collect(),
+                one => text(one)?.into_iter().map(String::from).collect(),
             }
         }
         Field::TokenId => ev.token_id = text(value)?,
@@ -126,9 +126,9 @@ pub(crate) fn parse_outcome(s: &str) -> Option<Outcome> {
 }
 
 /// `HTTP/1.1` → `1.1`: ECS `http.version` carries the number only.
-pub(crate) fn strip_http_prefix(v: String) -> String {
+pub(crate) fn strip_http_prefix(v: Text) -> Text {
     match v.strip_prefix("HTTP/") {
-        Some(n) => n.to_string(),
+        Some(n) => Text::from(n),
         None => v,
     }
 }

@@ -196,6 +196,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     }
 }
 
+/// What text read from JSON is put into: `String` (headers, labels) or
+/// [`apiwatch_core::Text`] (event fields).
+pub(crate) trait TextOut: From<String> + for<'s> From<&'s str> {}
+impl<T: From<String> + for<'s> From<&'s str>> TextOut for T {}
+
 /// Why a value does not fit its field (the `reason` of a [`DecodeError`]).
 pub(crate) type Unfit = &'static str;
 
@@ -209,17 +214,19 @@ impl<'a> Scalar<'a> {
         }
     }
 
-    /// The value as text; a list is joined with ", " (as HTTP joins repeated headers).
-    pub(crate) fn into_text(self) -> Result<Option<String>, Unfit> {
+    /// The value as text; a list is joined with ", " (as HTTP joins repeated headers). As a
+    /// [`apiwatch_core::Text`], a short string borrowed from the line costs no allocation.
+    pub(crate) fn into_text<T: TextOut>(self) -> Result<Option<T>, Unfit> {
         if self.is_absent() {
             return Ok(None);
         }
         Ok(Some(match self {
-            Scalar::Str(s) => s.into_owned(),
+            Scalar::Str(Cow::Borrowed(s)) => T::from(s),
+            Scalar::Str(Cow::Owned(s)) => T::from(s),
             Scalar::List(items) => {
                 let mut out = String::new();
                 for item in items {
-                    if let Some(t) = item.into_text()? {
+                    if let Some(t) = item.into_text::<String>()? {
                         if !out.is_empty() {
                             out.push_str(", ");
                         }
@@ -229,15 +236,15 @@ impl<'a> Scalar<'a> {
                 if out.is_empty() {
                     return Ok(None);
                 }
-                out
+                T::from(out)
             }
-            other => other.scalar_text()?,
+            other => T::from(other.scalar_text()?),
         }))
     }
 
     /// The value as one piece of text: a list of one value is that value, a longer list is
     /// refused (a user name or a path is one value).
-    pub(crate) fn into_single_text(self) -> Result<Option<String>, Unfit> {
+    pub(crate) fn into_single_text<T: TextOut>(self) -> Result<Option<T>, Unfit> {
         match self {
             Scalar::List(mut items) => match items.len() {
                 0 => Ok(None),

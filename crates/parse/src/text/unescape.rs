@@ -2,6 +2,8 @@
 //! `\n`-style escapes; invalid UTF-8 becomes U+FFFD (lossy) rather than an error, because a
 //! hostile user agent is still worth recording.
 
+use apiwatch_core::Text;
+
 /// The fields of one line as text. The whole line is checked once (valid UTF-8, no
 /// backslash); fields of such a line are then copied out without scanning each again, which
 /// is most of the per-field cost on the access-log hot path. Other lines take [`text`].
@@ -43,7 +45,7 @@ impl<'a> LineText<'a> {
     /// Inlined, with the slower path kept out of line: this runs for every field of every
     /// line, and a call that carries the unescaping code pays for its registers each time.
     #[inline]
-    pub(crate) fn text(&self, raw: &[u8]) -> String {
+    pub(crate) fn text(&self, raw: &[u8]) -> Text {
         if let Some(plain) = self.plain {
             // Where `raw` sits in the line. A slice of the line lies inside its address range
             // and nothing else can, so an in-range offset names the same bytes.
@@ -51,7 +53,7 @@ impl<'a> LineText<'a> {
             if let Some(s) = start.checked_add(raw.len()).and_then(|end| plain.get(start..end)) {
                 debug_assert_eq!(s.as_bytes(), raw);
                 debug_assert!(!raw.contains(&b'\\'), "an escape in a field read as plain");
-                return s.to_owned();
+                return Text::new(s);
             }
         }
         text(raw)
@@ -59,7 +61,7 @@ impl<'a> LineText<'a> {
 
     /// [`LineText::text`], or `None` for an empty field or the `-` placeholder.
     #[inline]
-    pub(crate) fn opt_text(&self, raw: &[u8]) -> Option<String> {
+    pub(crate) fn opt_text(&self, raw: &[u8]) -> Option<Text> {
         if raw.is_empty() || raw == b"-" {
             None
         } else {
@@ -77,12 +79,12 @@ fn utf8(line: &[u8]) -> Option<&str> {
 
 /// The text of a field, escapes decoded.
 #[inline(never)]
-pub(crate) fn text(raw: &[u8]) -> String {
+pub(crate) fn text(raw: &[u8]) -> Text {
     if !raw.contains(&b'\\') {
         // `from_utf8` has an ASCII fast path that the lossy decoder lacks; most fields are ASCII.
         return match std::str::from_utf8(raw) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(raw).into_owned(),
+            Ok(s) => Text::new(s),
+            Err(_) => Text::from_utf8_lossy(raw),
         };
     }
     let mut out = Vec::with_capacity(raw.len());
@@ -113,10 +115,7 @@ pub(crate) fn text(raw: &[u8]) -> String {
         out.push(decoded.unwrap_or(b'\\'));
         i += used;
     }
-    match String::from_utf8(out) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
+    Text::from_utf8_lossy(&out)
 }
 
 fn hex(b: &u8) -> Option<u8> {
