@@ -26,8 +26,10 @@ mod yaml;
 
 pub mod injection;
 pub mod pack;
+pub mod query;
 
 pub use engine::{Engine, EngineStats, Limits, Prescan, Prescanner, RuleStats};
 pub use error::{LoadErrors, RuleError};
+pub use query::{KeyNeed, Query, QueryError, TimeBounds};
 pub use rule::{RuleInfo, RuleSet, KINDS};
 pub use testing::{run_rule_tests, CaseResult, RuleTestReport, RuleTestResult};
