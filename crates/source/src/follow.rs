@@ -208,6 +208,7 @@ impl Follower {
                 buf: &mut self.buf,
                 budget_bytes: &mut budget_bytes,
                 now,
+                recheck_head: scan_due,
             };
             match self.files[index].poll(&mut cx) {
                 Ok(Some(batch)) => batches.push(batch),

@@ -95,7 +95,8 @@ impl Positions {
     /// positions encode equally).
     pub fn encode(&self) -> Vec<u8> {
         let paths: usize = self.entries.values().map(|e| e.path.as_os_str().len()).sum();
-        let mut out = Vec::with_capacity(HEADER_BYTES + self.entries.len() * ENTRY_FIXED_BYTES + paths);
+        let mut out =
+            Vec::with_capacity(HEADER_BYTES + self.entries.len() * ENTRY_FIXED_BYTES + paths);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
@@ -127,7 +128,9 @@ impl Positions {
         let mut previous: Option<Fingerprint> = None;
         for _ in 0..count {
             let entry_at = reader.at;
-            let fp = Fingerprint::from_bytes(reader.take(32, "ends inside a fingerprint")?.try_into().unwrap());
+            let fp = Fingerprint::from_bytes(
+                reader.take(32, "ends inside a fingerprint")?.try_into().unwrap(),
+            );
             if previous.is_some_and(|p| p >= fp) {
                 return Err(reader.error_at(entry_at, "fingerprints out of order or repeated"));
             }
@@ -139,7 +142,8 @@ impl Positions {
             if path_len > POSITION_PATH_BYTES_MAX {
                 return Err(reader.error_at(path_at, "path longer than POSITION_PATH_BYTES_MAX"));
             }
-            let path = PathBuf::from(OsStr::from_bytes(reader.take(path_len, "ends inside a path")?));
+            let path =
+                PathBuf::from(OsStr::from_bytes(reader.take(path_len, "ends inside a path")?));
             positions.next_sequence = positions.next_sequence.max(sequence.saturating_add(1));
             positions.entries.insert(fp, Entry { offset, sequence, path });
         }
@@ -228,7 +232,10 @@ mod tests {
         positions.advance(&fp(1), Path::new("a.log"), 5);
         let bytes = positions.encode();
         let err = Positions::decode(&bytes[..bytes.len() - 1]).unwrap_err();
-        assert_eq!(err.to_string(), format!("positions: ends inside a path at byte {}", bytes.len() - 1));
+        assert_eq!(
+            err.to_string(),
+            format!("positions: ends inside a path at byte {}", bytes.len() - 1)
+        );
         let mut extra = bytes.clone();
         extra.push(0);
         assert!(matches!(

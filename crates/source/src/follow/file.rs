@@ -46,7 +46,10 @@ pub(crate) enum Start {
 enum Identity {
     /// Too little written to fingerprint yet.
     Pending(Start),
-    Known { fingerprint: Fingerprint, head_bytes: usize },
+    Known {
+        fingerprint: Fingerprint,
+        head_bytes: usize,
+    },
     /// Another followed file has the same fingerprint (a copy made by copytruncate, a second
     /// name): not read while that one is, so no line is returned twice.
     Duplicate(Start),
@@ -65,6 +68,8 @@ pub(crate) struct ReadContext<'a> {
     /// Bytes this poll may still read, over all files.
     pub(crate) budget_bytes: &'a mut usize,
     pub(crate) now: Instant,
+    /// Whether to check every file's first line even if it looks unchanged.
+    pub(crate) recheck_head: bool,
 }
 
 pub(crate) struct Followed {
@@ -123,7 +128,8 @@ impl Followed {
     /// Whether nothing new was found in the file for `linger_ms` (an idle rotated file is
     /// done: its writer has moved to the new file).
     pub(crate) fn idle_for(&self, now: Instant, linger_ms: u64) -> bool {
-        self.idle_since.is_some_and(|since| now.duration_since(since).as_millis() >= u128::from(linger_ms))
+        self.idle_since
+            .is_some_and(|since| now.duration_since(since).as_millis() >= u128::from(linger_ms))
     }
 
     /// Bytes of an unfinished last line, lost if the file is dropped now.
@@ -142,8 +148,10 @@ impl Followed {
             // Shorter than what was read, or a different first line: the content was
             // replaced (copytruncate, truncation, rewrite), so it is read again from 0. The
             // first line is checked on every change, since a file truncated and written again
-            // between two polls may be as long as before.
-            let replaced = changed
+            // between two polls may be as long as before; and at every scan, since a change
+            // within one tick of the kernel's coarse clock leaves the modification time as
+            // it was.
+            let replaced = (changed || cx.recheck_head)
                 && (size < self.read_offset || !self.head_matches(fingerprint, head_bytes)?);
             if replaced {
                 cx.stats.truncations += 1;
@@ -217,7 +225,13 @@ impl Followed {
             (Start::Zero, _) => 0,
             // A remembered offset past the end is another file with the same first line, or
             // this one truncated while nobody watched: either way its content is new.
-            (_, Some(offset)) => if offset <= size { offset } else { 0 },
+            (_, Some(offset)) => {
+                if offset <= size {
+                    offset
+                } else {
+                    0
+                }
+            }
             (Start::End(end), None) => end.min(size),
             (Start::Resume, None) => 0,
         };
