@@ -23,6 +23,65 @@ pub enum Command {
     Demo(DemoArgs),
     /// Write generated traffic (nginx, Kong and application logs, plus the ground truth).
     Generate(GenerateArgs),
+    /// Run the live monitor: follow sources, store every event, detect and alert.
+    Run(RunArgs),
+    /// Validate a configuration file and exit (0 when valid).
+    CheckConfig {
+        /// The configuration file.
+        file: PathBuf,
+    },
+    /// Check the event store's hash chain and signatures; name the first block altered,
+    /// removed or reordered.
+    Verify(VerifyArgs),
+    /// Search stored events by time range and filters (`source.ip=10.0.0.0/8 AND
+    /// http.response.status_code>=500`).
+    Search(SearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Filters, ANDed: FIELD=VALUE (CIDR, wildcards * ?), !=, >, >=, <, <=, ~= (regex),
+    /// FIELD EXISTS, joined with AND, OR, NOT and parentheses.
+    #[arg(value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// The configuration of the service (its `data_dir` and storage encryption key).
+    #[arg(long, short = 'c', value_name = "FILE", required_unless_present = "data_dir")]
+    pub config: Option<PathBuf>,
+    /// The data directory, when not taken from --config (unencrypted stores only).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// From: RFC 3339, epoch ms, or a duration back from now (2h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Until (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Print events as ECS JSON Lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Count events by a field's values, most frequent first.
+    #[arg(long, value_name = "FIELD")]
+    pub count_by: Option<String>,
+    /// Events (or, with --count-by, values; default 20) shown at most.
+    #[arg(long)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file (sources, storage, rules, enrichment, listen address).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The data directory (`data_dir` of the configuration).
+    #[arg(value_name = "DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Report format.
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -35,8 +94,18 @@ pub enum OutputFormat {
 pub struct ReplayArgs {
     /// Inputs: paths, `-` for stdin, or FORMAT:PATH to name the format (gzip and zstd are read
     /// directly).
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present = "store", value_name = "INPUT")]
     pub inputs: Vec<String>,
+    /// Replay events from an event store instead (its data directory; an encrypted store
+    /// needs --config): run new or changed rules over stored history.
+    #[arg(long, value_name = "DATA_DIR", conflicts_with = "inputs")]
+    pub store: Option<PathBuf>,
+    /// With --store: events from this time (RFC 3339, epoch ms, or a duration back from now).
+    #[arg(long, requires = "store")]
+    pub since: Option<String>,
+    /// With --store: events until this time.
+    #[arg(long, requires = "store")]
+    pub until: Option<String>,
     /// Configuration file (formats, enrichment, rules, limits).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -151,5 +220,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Rules(cmd) => crate::rules_cmd::run(cmd),
         Command::Demo(args) => crate::demo::run(args),
         Command::Generate(args) => crate::demo::generate(args),
+        Command::Run(args) => crate::live::run(&args.config),
+        Command::CheckConfig { file } => crate::store_cmd::check_config(&file),
+        Command::Verify(args) => crate::store_cmd::verify(args),
+        Command::Search(args) => crate::search_cmd::run(args),
     }
 }

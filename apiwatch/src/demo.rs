@@ -128,6 +128,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
         threads: None,
         key_file: None,
         no_progress: false,
+        store: None,
+        since: None,
+        until: None,
     };
     println!(
         "Replaying: apiwatch replay {} {} --alerts-out {}\n",

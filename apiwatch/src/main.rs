@@ -4,11 +4,16 @@
 mod cli;
 mod config;
 mod demo;
+mod formats;
 mod input;
 mod key;
+mod live;
 mod pipeline;
 mod replay;
+mod retro;
 mod rules_cmd;
+mod search_cmd;
+mod store_cmd;
 mod summary;
 
 use std::process::ExitCode;
@@ -24,6 +29,8 @@ pub mod exit {
     pub const USAGE: u8 = 1;
     /// An input could not be read.
     pub const INPUT: u8 = 2;
+    /// `verify` found the event store altered.
+    pub const TAMPERED: u8 = 3;
 }
 
 fn main() -> ExitCode {

@@ -3,6 +3,7 @@
 
 use crate::cli::{OutputFormat, ReplayArgs};
 use crate::config::{self, ReplayConfig};
+use crate::formats::Formats;
 use crate::input::{self, Chunker, InputSpec};
 use crate::pipeline::{self, PreparedInput, RunSettings};
 use crate::summary::Summary;
@@ -31,7 +32,7 @@ pub struct ReplayPlan {
     pub key_file: PathBuf,
 }
 
-fn plan(args: &ReplayArgs) -> anyhow::Result<ReplayPlan> {
+pub fn plan(args: &ReplayArgs) -> anyhow::Result<ReplayPlan> {
     let cfg = match &args.config {
         Some(f) => config::load(f)?,
         None => ReplayConfig::default(),
@@ -49,15 +50,7 @@ fn plan(args: &ReplayArgs) -> anyhow::Result<ReplayPlan> {
     if inputs.iter().filter(|i| i.path.is_none()).count() > 1 {
         anyhow::bail!("stdin (`-`) can be given only once");
     }
-    let mut enrich = apiwatch_enrich::EnrichConfig {
-        geoip_city: args.geoip.clone().or(cfg.geoip),
-        geoip_asn: args.asn.clone().or(cfg.asn),
-        openapi: args.openapi.clone().or(cfg.openapi),
-        ..Default::default()
-    };
-    if let Some(p) = cfg.trusted_proxies {
-        enrich.trusted_proxies = p;
-    }
+    let enrich = enrich_config(&cfg, args.geoip.clone(), args.asn.clone(), args.openapi.clone());
     let mut rule_dirs = args.rules.clone();
     rule_dirs.extend(cfg.rules);
     let with_builtin = rule_dirs.is_empty() || args.with_builtin || cfg.with_builtin_rules;
@@ -89,16 +82,32 @@ fn plan(args: &ReplayArgs) -> anyhow::Result<ReplayPlan> {
     })
 }
 
+/// Enrichment settings from the configuration; command-line paths take precedence.
+pub fn enrich_config(
+    cfg: &ReplayConfig,
+    geoip: Option<PathBuf>,
+    asn: Option<PathBuf>,
+    openapi: Option<PathBuf>,
+) -> apiwatch_enrich::EnrichConfig {
+    let mut enrich = apiwatch_enrich::EnrichConfig {
+        geoip_city: geoip.or_else(|| cfg.geoip.clone()),
+        geoip_asn: asn.or_else(|| cfg.asn.clone()),
+        openapi: openapi.or_else(|| cfg.openapi.clone()),
+        ..Default::default()
+    };
+    if let Some(p) = &cfg.trusted_proxies {
+        enrich.trusted_proxies = p.clone();
+    }
+    enrich
+}
+
 /// Why an input could not be used; reported, then the run goes on with the others.
 struct InputFailure {
     display: String,
     why: String,
 }
 
-fn prepare(
-    spec: InputSpec,
-    custom: &[(String, Arc<dyn Decoder>)],
-) -> Result<PreparedInput, InputFailure> {
+fn prepare(spec: InputSpec, formats: &Formats) -> Result<PreparedInput, InputFailure> {
     let fail = |why: String| InputFailure { display: spec.display.clone(), why };
     let read_bytes = Arc::new(AtomicU64::new(0));
     let opened = input::open(&spec, Arc::clone(&read_bytes))
@@ -118,40 +127,25 @@ fn prepare(
         }
     }
     let (format, decoder): (String, Arc<dyn Decoder>) = match &spec.format {
-        Some(name) => match custom.iter().find(|(n, _)| n == name) {
-            Some((n, d)) => (n.clone(), Arc::clone(d)),
-            None => {
-                let d = apiwatch_parse::builtin(name)
-                    .expect("FORMAT: prefixes are checked against known names");
-                (name.clone(), Arc::from(d))
-            }
-        },
+        Some(name) => {
+            formats.named(name).expect("FORMAT: prefixes are checked against known names")
+        }
         None => {
-            let mut names: Vec<String> = custom.iter().map(|(n, _)| n.clone()).collect();
-            let mut decoders: Vec<Arc<dyn Decoder>> =
-                custom.iter().map(|(_, d)| Arc::clone(d)).collect();
-            for b in apiwatch_parse::BUILTIN_FORMATS {
-                names.push((*b).to_string());
-                decoders.push(Arc::from(apiwatch_parse::builtin(b).expect("built-in names build")));
-            }
-            let refs: Vec<&dyn Decoder> = decoders.iter().map(|d| d.as_ref()).collect();
-            let sample = apiwatch_parse::DetectSample {
-                lines: first_chunks
-                    .iter()
-                    .flat_map(|c| input::lines(c).map(|(_, l)| l))
-                    .take(DETECT_LINES_MAX)
-                    .collect(),
-            };
-            if sample.lines.is_empty() {
+            let lines: Vec<&[u8]> = first_chunks
+                .iter()
+                .flat_map(|c| input::lines(c).map(|(_, l)| l))
+                .take(DETECT_LINES_MAX)
+                .collect();
+            if lines.is_empty() {
                 // An empty input: nothing to decode, any decoder will do.
-                ("empty".to_string(), Arc::clone(&decoders[0]))
+                ("empty".to_string(), formats.first())
             } else {
-                match apiwatch_parse::detect_format(&sample, &refs) {
-                    Some(i) => (names[i].clone(), Arc::clone(&decoders[i])),
+                match formats.detect(lines) {
+                    Some(found) => found,
                     None => {
                         return Err(fail(format!(
                             "no known format decodes its first lines (tried {}); name one with FORMAT:PATH",
-                            names.join(", ")
+                            formats.names().join(", ")
                         )))
                     }
                 }
@@ -174,23 +168,18 @@ fn prepare(
 pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let plan = plan(&args)?;
+    if let Some(dir) = &args.store {
+        return crate::retro::run(&args, plan, dir, started);
+    }
     let key = key::load_or_create(&plan.key_file)?;
     let redactor = Redactor::new(key);
     let enricher = Arc::new(plan.enricher.context("enrichment")?);
-    let custom: Vec<(String, Arc<dyn Decoder>)> = plan
-        .custom_formats
-        .iter()
-        .map(|c| {
-            let d = apiwatch_parse::build_custom(c)
-                .expect("custom formats were validated with the configuration");
-            (c.name().to_string(), Arc::from(d))
-        })
-        .collect();
+    let formats = Formats::new(&plan.custom_formats);
 
     let mut prepared = Vec::new();
     let mut failures = Vec::new();
     for spec in plan.inputs.clone() {
-        match prepare(spec, &custom) {
+        match prepare(spec, &formats) {
             Ok(p) => prepared.push(p),
             Err(f) => failures.push(f),
         }
@@ -240,20 +229,26 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<u8> {
     for f in &failures {
         summary.add_failed_input(&f.display, &f.why);
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match args.output {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &summary)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => summary.write_text(&mut out)?,
-    }
+    print_summary(&summary, args.output)?;
     let input_failed = !failures.is_empty() || output.inputs.iter().any(|i| i.read_error.is_some());
     Ok(if input_failed { exit::INPUT } else { exit::OK })
 }
 
-fn write_alerts(path: &std::path::Path, alerts: &[apiwatch_core::Alert]) -> anyhow::Result<()> {
+/// Writes the summary in the chosen format.
+pub fn print_summary(summary: &Summary, output: OutputFormat) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match output {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, summary)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => summary.write_text(&mut out)?,
+    }
+    Ok(())
+}
+
+pub fn write_alerts(path: &std::path::Path, alerts: &[apiwatch_core::Alert]) -> anyhow::Result<()> {
     let f =
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut w = std::io::BufWriter::new(f);

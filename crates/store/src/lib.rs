@@ -31,7 +31,7 @@ pub use check::{Problem, ProblemKind, UncommittedTail};
 pub use config::StoreConfig;
 pub use error::StoreError;
 pub use layout::{segment_path, summary_path, RETENTION_LOG_FILE, SEGMENTS_DIR};
-pub use reader::{Reader, ScanStats, SegmentInfo};
+pub use reader::{KeyNeed, Reader, ScanStats, SegmentInfo};
 pub use retention::RetentionEntry;
 pub use summary::{Bloom, Summary};
 pub use verify::{verify, VerifyReport};

@@ -43,6 +43,10 @@ pub struct ScanStats {
     pub records_yielded: u64,
 }
 
+/// What a scan looks for among actor keys: given a test of whether a key may be held (a
+/// Bloom filter's, or a record's own keys), whether what is sought may be there.
+pub type KeyNeed<'a> = &'a dyn Fn(&dyn Fn(&[u8]) -> bool) -> bool;
+
 /// A read-only view of a store's segments.
 pub struct Reader {
     segments: Vec<SegmentInfo>,
@@ -97,6 +101,26 @@ impl Reader {
         from_ms: i64,
         to_ms: i64,
         key_filter: Option<&[u8]>,
+        each: impl FnMut(i64, &[u8]) -> ControlFlow<()>,
+    ) -> Result<ScanStats, StoreError> {
+        match key_filter {
+            Some(key) => {
+                let need = |holds: &dyn Fn(&[u8]) -> bool| holds(key);
+                self.scan_filtered(from_ms, to_ms, Some(&need), each)
+            }
+            None => self.scan_filtered(from_ms, to_ms, None, each),
+        }
+    }
+
+    /// [`Reader::scan`] with the actor test left to `need`: given a test of whether a key may
+    /// be held (a sealed segment's Bloom filter, then each record's own keys), it says
+    /// whether what is sought may be there. A search for any of several actors, or for two
+    /// at once, asks for each.
+    pub fn scan_filtered(
+        &mut self,
+        from_ms: i64,
+        to_ms: i64,
+        need: Option<KeyNeed<'_>>,
         mut each: impl FnMut(i64, &[u8]) -> ControlFlow<()>,
     ) -> Result<ScanStats, StoreError> {
         let mut stats = ScanStats::default();
@@ -109,7 +133,7 @@ impl Reader {
                     stats.segments_skipped_by_time += 1;
                     continue;
                 }
-                if key_filter.is_some_and(|key| !summary.may_contain(key)) {
+                if need.is_some_and(|n| !n(&|key| summary.may_contain(key))) {
                     stats.segments_skipped_by_key += 1;
                     continue;
                 }
@@ -152,7 +176,7 @@ impl Reader {
                     if record.ts_ms < from_ms || record.ts_ms > to_ms {
                         return true;
                     }
-                    if key_filter.is_some_and(|key| !record.has_key(key)) {
+                    if need.is_some_and(|n| !n(&|key| record.has_key(key))) {
                         return true;
                     }
                     stats.records_yielded += 1;

@@ -52,8 +52,12 @@ impl Fire {
     }
 }
 
+#[derive(Clone)]
 struct OpenAlert {
     seq: u64,
+    /// The count when the alert was raised at opening (live mode), so that closing emits it
+    /// again only if it grew.
+    raised_count: Option<u64>,
     detected_at_ms: i64,
     first_seen_ms: i64,
     last_seen_ms: i64,
@@ -76,6 +80,9 @@ pub(crate) struct OpenAlerts {
     pub emitted: u64,
     /// Alerts closed early because `max_open` were open.
     pub closed_early: u64,
+    /// Live mode: an alert is emitted as soon as it opens, and again when it closes only if
+    /// later hits were added (same id: consumers update it).
+    pub raise_on_open: bool,
 }
 
 impl OpenAlerts {
@@ -141,19 +148,23 @@ impl OpenAlerts {
                 self.next_seq += 1;
                 let deadline = at_ms.saturating_add(rule.suppress_ms);
                 self.deadlines.push(Reverse((deadline, seq, key.into())));
-                self.by_key.insert(
-                    key.into(),
-                    OpenAlert {
-                        seq,
-                        detected_at_ms: at_ms,
-                        first_seen_ms: first_seen_ms.min(at_ms),
-                        last_seen_ms: last_seen_ms.max(first_seen_ms),
-                        count,
-                        evidence,
-                        facts,
-                        captured,
-                    },
-                );
+                let mut open = OpenAlert {
+                    seq,
+                    raised_count: None,
+                    detected_at_ms: at_ms,
+                    first_seen_ms: first_seen_ms.min(at_ms),
+                    last_seen_ms: last_seen_ms.max(first_seen_ms),
+                    count,
+                    evidence,
+                    facts,
+                    captured,
+                };
+                if self.raise_on_open {
+                    open.raised_count = Some(open.count);
+                    out.push(render(rule, key, open.clone()));
+                    self.emitted += 1;
+                }
+                self.by_key.insert(key.into(), open);
             }
         }
     }
@@ -186,6 +197,10 @@ impl OpenAlerts {
             return;
         }
         let a = self.by_key.remove(&key).expect("just found");
+        if a.raised_count.is_some_and(|c| c == a.count) {
+            // Raised at opening and nothing was added since.
+            return;
+        }
         out.push(render(rule, &key, a));
         self.emitted += 1;
     }

@@ -281,6 +281,15 @@ impl Engine {
         }
     }
 
+    /// Live mode: each alert is emitted the moment its rule fires, and emitted again (same
+    /// id, updated count, span and evidence) when it closes if more hits came meanwhile.
+    /// Replays leave it off: an alert then comes out once, complete, when it closes.
+    pub fn raise_on_open(&mut self, on: bool) {
+        for rt in &mut self.runtimes {
+            rt.alerts.raise_on_open = on;
+        }
+    }
+
     /// The latest event time seen (`i64::MIN` before the first event).
     pub fn watermark_ms(&self) -> i64 {
         self.watermark_ms

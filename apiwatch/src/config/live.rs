@@ -1,0 +1,416 @@
+//! The sections only `apiwatch run` reads: where data lives, the sources to watch, storage,
+//! the listen address, alert output and logging. `replay` accepts the same file and ignores
+//! them, so one file configures both.
+
+use super::units::{parse_duration_ms, parse_size_bytes};
+use super::{Problems, Text};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Sources one service may run.
+pub const SOURCES_MAX: usize = 64;
+/// Largest HTTP ingest request accepted by default.
+pub const INGEST_BODY_BYTES_DEFAULT: u64 = 10 << 20;
+/// Largest HTTP ingest request that may be configured.
+pub const INGEST_BODY_BYTES_MAX: u64 = 256 << 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSource {
+    #[serde(rename = "type")]
+    kind: Text,
+    name: Option<Text>,
+    format: Option<Text>,
+    include: Option<Vec<Text>>,
+    exclude: Option<Vec<Text>>,
+    read_from: Option<Text>,
+    udp: Option<Text>,
+    tcp: Option<Text>,
+    token: Option<Text>,
+    max_body: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStorage {
+    segment_max_size: Option<Text>,
+    segment_max_age: Option<Text>,
+    commit_interval: Option<Text>,
+    retention: Option<RawRetention>,
+    encryption: Option<RawEncryption>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    max_age: Option<Text>,
+    max_size: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEncryption {
+    key_file: Option<Text>,
+    key_env: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerts {
+    file: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    level: Option<Text>,
+    format: Option<Text>,
+}
+
+/// The run-only sections as they were read.
+#[derive(Debug, Default)]
+pub(super) struct RawLive {
+    pub data_dir: Option<Text>,
+    pub key_file: Option<Text>,
+    pub sources: Vec<RawSource>,
+    pub storage: Option<RawStorage>,
+    pub listen: Option<Text>,
+    pub alerts: Option<RawAlerts>,
+    pub log: Option<RawLog>,
+}
+
+/// A value that must not be shown: its `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// Where a followed file with no remembered position starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFrom {
+    Beginning,
+    End,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceKind {
+    File { include: Vec<String>, exclude: Vec<String>, read_from: ReadFrom },
+    Syslog { udp: Option<SocketAddr>, tcp: Option<SocketAddr> },
+    Http { token: Secret, max_body_bytes: u64 },
+    Stdin,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceSpec {
+    /// Unique among the sources; names the source in metrics, logs and stored positions.
+    pub name: String,
+    /// A format name (built-in or from `formats`); detected from the first lines when absent.
+    pub format: Option<String>,
+    pub kind: SourceKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EncryptionKey {
+    File(PathBuf),
+    Env(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StorageSettings {
+    pub segment_bytes_max: u64,
+    pub segment_age_max_ms: i64,
+    pub commit_interval_ms: i64,
+    pub retention_age_max_ms: Option<i64>,
+    pub retention_bytes_max: Option<u64>,
+    pub encryption: Option<EncryptionKey>,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            segment_bytes_max: 256 << 20,
+            segment_age_max_ms: 3_600_000,
+            commit_interval_ms: 200,
+            retention_age_max_ms: None,
+            retention_bytes_max: None,
+            encryption: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSettings {
+    pub data_dir: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub sources: Vec<SourceSpec>,
+    pub storage: StorageSettings,
+    pub listen: Option<SocketAddr>,
+    pub alerts_file: Option<PathBuf>,
+    pub log_level: String,
+    pub log_format: LogFormat,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            data_dir: None,
+            key_file: None,
+            sources: Vec::new(),
+            storage: StorageSettings::default(),
+            listen: None,
+            alerts_file: None,
+            log_level: "info".to_string(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Validates the run-only sections; problems are added to `p`.
+pub(super) fn validate(
+    raw: RawLive,
+    file: &Path,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    p: &mut Problems,
+) -> LiveSettings {
+    let mut s = LiveSettings {
+        data_dir: raw.data_dir.and_then(|t| p.text(&t, "data_dir")).map(|d| resolve(&d)),
+        key_file: raw.key_file.and_then(|t| p.text(&t, "key_file")).map(|d| resolve(&d)),
+        ..Default::default()
+    };
+    if let Some(t) = raw.listen {
+        s.listen = p.text(&t, "listen").and_then(|v| socket(&v, &t, "listen", file, p));
+    }
+    if let Some(a) = raw.alerts {
+        s.alerts_file = a.file.and_then(|t| p.text(&t, "alerts.file")).map(|f| resolve(&f));
+    }
+    if let Some(l) = raw.log {
+        if let Some(t) = l.level {
+            if let Some(v) = p.text(&t, "log.level") {
+                if ["error", "warn", "info", "debug", "trace"].contains(&v.as_str()) {
+                    s.log_level = v;
+                } else {
+                    p.at(file, &t, "log.level", "expected error, warn, info, debug or trace");
+                }
+            }
+        }
+        if let Some(t) = l.format {
+            match p.text(&t, "log.format").as_deref() {
+                Some("text") => s.log_format = LogFormat::Text,
+                Some("json") => s.log_format = LogFormat::Json,
+                Some(_) => p.at(file, &t, "log.format", "expected text or json"),
+                None => {}
+            }
+        }
+    }
+    if let Some(st) = raw.storage {
+        storage(st, file, resolve, p, &mut s.storage);
+    }
+    if raw.sources.len() > SOURCES_MAX {
+        p.plain(format!("{}: sources: at most {SOURCES_MAX} sources", file.display()));
+    }
+    for (i, src) in raw.sources.into_iter().enumerate() {
+        if let Some(spec) = source(src, i, file, p) {
+            if s.sources.iter().any(|o| o.name == spec.name) {
+                p.plain(format!(
+                    "{}: sources: two sources are named `{}`",
+                    file.display(),
+                    spec.name
+                ));
+            }
+            s.sources.push(spec);
+        }
+    }
+    s
+}
+
+fn socket(v: &str, t: &Text, key: &str, file: &Path, p: &mut Problems) -> Option<SocketAddr> {
+    match v.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            p.at(file, t, key, "expected an address and port such as 127.0.0.1:8080");
+            None
+        }
+    }
+}
+
+fn storage(
+    st: RawStorage,
+    file: &Path,
+    resolve: &dyn Fn(&str) -> PathBuf,
+    p: &mut Problems,
+    out: &mut StorageSettings,
+) {
+    let size = |t: Option<Text>, key: &str, p: &mut Problems| -> Option<u64> {
+        let t = t?;
+        let v = p.text(&t, key)?;
+        parse_size_bytes(&v).map_err(|e| p.at(file, &t, key, &e)).ok()
+    };
+    if let Some(v) = size(st.segment_max_size, "storage.segment_max_size", p) {
+        out.segment_bytes_max = v;
+    }
+    let retention = st.retention.unwrap_or_default();
+    out.retention_bytes_max = size(retention.max_size, "storage.retention.max_size", p);
+    let duration = |t: Option<Text>, key: &str, p: &mut Problems| -> Option<i64> {
+        let t = t?;
+        let v = p.text(&t, key)?;
+        match parse_duration_ms(&v) {
+            Ok(0) => {
+                p.at(file, &t, key, "must be longer than zero");
+                None
+            }
+            Ok(ms) => Some(ms),
+            Err(e) => {
+                p.at(file, &t, key, &e);
+                None
+            }
+        }
+    };
+    if let Some(v) = duration(st.segment_max_age, "storage.segment_max_age", p) {
+        out.segment_age_max_ms = v;
+    }
+    if let Some(v) = duration(st.commit_interval, "storage.commit_interval", p) {
+        out.commit_interval_ms = v;
+    }
+    out.retention_age_max_ms = duration(retention.max_age, "storage.retention.max_age", p);
+    if let Some(e) = st.encryption {
+        out.encryption = match (e.key_file, e.key_env) {
+            (Some(f), None) => {
+                p.text(&f, "storage.encryption.key_file").map(|v| EncryptionKey::File(resolve(&v)))
+            }
+            (None, Some(n)) => p.text(&n, "storage.encryption.key_env").map(EncryptionKey::Env),
+            _ => {
+                p.plain(format!(
+                    "{}: storage.encryption: give exactly one of `key_file` or `key_env`",
+                    file.display()
+                ));
+                None
+            }
+        };
+    }
+}
+
+/// Keys each source type accepts besides `type`, `name` and `format`.
+fn allowed_keys(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "file" => &["include", "exclude", "read_from"],
+        "syslog" => &["udp", "tcp"],
+        "http" => &["token", "max_body"],
+        "stdin" => &[],
+        _ => return None,
+    })
+}
+
+fn source(src: RawSource, index: usize, file: &Path, p: &mut Problems) -> Option<SourceSpec> {
+    let kind = p.text(&src.kind, "sources.type")?;
+    let Some(allowed) = allowed_keys(&kind) else {
+        p.at(file, &src.kind, "sources.type", "expected file, syslog, http or stdin");
+        return None;
+    };
+    let present: [(&str, Option<&Text>); 7] = [
+        ("include", src.include.as_ref().and_then(|v| v.first())),
+        ("exclude", src.exclude.as_ref().and_then(|v| v.first())),
+        ("read_from", src.read_from.as_ref()),
+        ("udp", src.udp.as_ref()),
+        ("tcp", src.tcp.as_ref()),
+        ("token", src.token.as_ref()),
+        ("max_body", src.max_body.as_ref()),
+    ];
+    let mut ok = true;
+    for (key, at) in present {
+        if let Some(at) = at.filter(|_| !allowed.contains(&key)) {
+            p.at(file, at, &format!("sources.{key}"), &format!("not a key of a {kind} source"));
+            ok = false;
+        }
+    }
+    let name = match &src.name {
+        Some(t) => p.text(t, "sources.name")?,
+        None => format!("{kind}-{}", index + 1),
+    };
+    let format = src.format.as_ref().and_then(|t| p.text(t, "sources.format"));
+    let kind = match kind.as_str() {
+        "file" => {
+            let list = |v: Option<Vec<Text>>, key: &str, p: &mut Problems| -> Vec<String> {
+                v.unwrap_or_default().iter().filter_map(|t| p.text(t, key)).collect()
+            };
+            let include = list(src.include, "sources.include", p);
+            if include.is_empty() {
+                p.at(
+                    file,
+                    &src.kind,
+                    "sources.include",
+                    "a file source needs at least one path or glob in `include`",
+                );
+                ok = false;
+            }
+            let exclude = list(src.exclude, "sources.exclude", p);
+            for pat in include.iter().chain(&exclude) {
+                if let Err(e) = glob::Pattern::new(pat) {
+                    p.at(file, &src.kind, "sources.include", &format!("`{pat}`: {e}"));
+                    ok = false;
+                }
+            }
+            let read_from =
+                match src.read_from.as_ref().map(|t| (t, p.text(t, "sources.read_from"))) {
+                    None => ReadFrom::Beginning,
+                    Some((_, Some(v))) if v == "beginning" => ReadFrom::Beginning,
+                    Some((_, Some(v))) if v == "end" => ReadFrom::End,
+                    Some((t, _)) => {
+                        p.at(file, t, "sources.read_from", "expected beginning or end");
+                        ReadFrom::Beginning
+                    }
+                };
+            SourceKind::File { include, exclude, read_from }
+        }
+        "syslog" => {
+            let addr = |t: &Option<Text>, key: &str, p: &mut Problems| {
+                t.as_ref().and_then(|t| p.text(t, key).and_then(|v| socket(&v, t, key, file, p)))
+            };
+            let udp = addr(&src.udp, "sources.udp", p);
+            let tcp = addr(&src.tcp, "sources.tcp", p);
+            if src.udp.is_none() && src.tcp.is_none() {
+                p.at(file, &src.kind, "sources", "a syslog source needs `udp`, `tcp` or both");
+                ok = false;
+            }
+            SourceKind::Syslog { udp, tcp }
+        }
+        "http" => {
+            let token = match &src.token {
+                Some(t) => p.text(t, "sources.token").unwrap_or_default(),
+                None => String::new(),
+            };
+            if token.len() < 16 {
+                let at = src.token.as_ref().unwrap_or(&src.kind);
+                p.at(file, at, "sources.token", "an http source needs a `token` of at least 16 characters (use ${ENV} to keep it out of the file)");
+                ok = false;
+            }
+            let mut max_body_bytes = INGEST_BODY_BYTES_DEFAULT;
+            if let Some(t) = &src.max_body {
+                match p.text(t, "sources.max_body").map(|v| parse_size_bytes(&v)) {
+                    Some(Ok(v)) if v > 0 && v <= INGEST_BODY_BYTES_MAX => max_body_bytes = v,
+                    Some(Ok(_)) => p.at(
+                        file,
+                        t,
+                        "sources.max_body",
+                        &format!("must be between 1 byte and {} MiB", INGEST_BODY_BYTES_MAX >> 20),
+                    ),
+                    Some(Err(e)) => p.at(file, t, "sources.max_body", &e),
+                    None => {}
+                }
+            }
+            SourceKind::Http { token: Secret(token), max_body_bytes }
+        }
+        _ => SourceKind::Stdin,
+    };
+    ok.then_some(SourceSpec { name, format, kind })
+}

@@ -1,0 +1,41 @@
+//! What sources hand to the pipeline: lines, with how far the source has been read once
+//! they are stored, and for HTTP ingest a reply to send once they are durable.
+
+use apiwatch_detect::RuleSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Batches waiting for the pipeline; a full queue blocks (files, stdin, TCP) or refuses (HTTP
+/// 429, UDP counted as dropped) upstream.
+pub const FEED_QUEUE_BATCHES: usize = 64;
+/// Lines one batch holds at most (sources split larger reads).
+pub const BATCH_LINES_MAX: usize = 4096;
+
+/// How far a source has been read, to be remembered once the batch's events are stored.
+#[derive(Debug, Clone)]
+pub enum Mark {
+    /// Nothing to remember (stdin, syslog, HTTP).
+    None,
+    /// A followed file, read up to `end_offset`.
+    File { fingerprint: apiwatch_source::Fingerprint, path: PathBuf, end_offset: u64 },
+}
+
+/// The reply to an ingest request: how many events were stored, or why not.
+pub type Ack = tokio::sync::oneshot::Sender<Result<IngestReceipt, String>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct IngestReceipt {
+    pub accepted: u64,
+    pub unparsed: u64,
+}
+
+pub enum Feed {
+    Lines {
+        source: usize,
+        lines: Vec<Vec<u8>>,
+        mark: Mark,
+        ack: Option<Ack>,
+    },
+    /// A new rule set, compiled and checked, to swap in.
+    Rules(Arc<RuleSet>),
+}

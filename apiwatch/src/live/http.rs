@@ -1,0 +1,196 @@
+//! The service's HTTP side: `/health`, `/metrics` and `POST /v1/ingest`.
+//!
+//! Ingest answers only once the events are durable in the store (the commit that carries
+//! them returned), 413 past the source's size limit, 429 when the pipeline's queue is full,
+//! 401 without a valid token. The token names the source: each `http` source has its own.
+
+use super::feed::{Feed, IngestReceipt, Mark, BATCH_LINES_MAX};
+use super::metrics::Metrics;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use crossbeam_channel::{Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// One HTTP ingest source.
+#[derive(Clone)]
+pub struct IngestSource {
+    pub index: usize,
+    pub name: String,
+    pub token: String,
+    pub max_body_bytes: u64,
+}
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub metrics: Arc<Metrics>,
+    pub feed: Sender<Feed>,
+    pub ingest: Arc<Vec<IngestSource>>,
+    /// False until the pipeline runs, and again once shutdown begins.
+    pub ready: Arc<AtomicBool>,
+}
+
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        // Each source's own limit is applied (and counted) once the token says which source
+        // the request is for, instead of by axum's default limit.
+        .route("/v1/ingest", post(ingest).layer(DefaultBodyLimit::disable()))
+        .with_state(state)
+}
+
+async fn health(State(st): State<HttpState>) -> Response {
+    if st.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "ready": true})))
+            .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "ok", "ready": false})),
+        )
+            .into_response()
+    }
+}
+
+/// OpenMetrics when the scraper asks for it, Prometheus' classic text format otherwise.
+async fn metrics(State(st): State<HttpState>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains("application/openmetrics-text") {
+        (
+            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            st.metrics.render_openmetrics(),
+        )
+            .into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.metrics.render())
+            .into_response()
+    }
+}
+
+/// Compares in time independent of where the first difference is.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({"error": message}))).into_response()
+}
+
+/// Splits a body into one line per event: NDJSON as it is, a JSON array element by element.
+pub fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)
+            .map_err(|e| format!("the body is not a JSON array: {e}"))?;
+        return Ok(items.iter().map(|v| v.get().as_bytes().to_vec()).collect());
+    }
+    Ok(body
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+async fn ingest(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let Some(src) = st.ingest.iter().find(|s| same_secret(s.token.as_bytes(), token.as_bytes()))
+    else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "a valid ingest token is required (Authorization: Bearer ...)",
+        );
+    };
+    let limit = usize::try_from(src.max_body_bytes).unwrap_or(usize::MAX);
+    let body: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            st.metrics.dropped(&src.name, "body_too_large", 1);
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body is larger than {} bytes", src.max_body_bytes),
+            );
+        }
+    };
+    if !st.ready.load(Ordering::Relaxed) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the service is starting or stopping");
+    }
+    let lines = match split_body(&body) {
+        Ok(l) => l,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let mut waits = Vec::new();
+    let mut chunks = lines.into_iter().peekable();
+    while chunks.peek().is_some() {
+        let batch: Vec<Vec<u8>> = chunks.by_ref().take(BATCH_LINES_MAX).collect();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let feed = Feed::Lines { source: src.index, lines: batch, mark: Mark::None, ack: Some(tx) };
+        match st.feed.try_send(feed) {
+            Ok(()) => waits.push(rx),
+            Err(TrySendError::Full(_)) => {
+                // Batches already queued are stored all the same; the client retries the
+                // request, and ingest is at-least-once for a request refused part-way.
+                st.metrics.dropped(&src.name, "queue_full", 1);
+                return error(StatusCode::TOO_MANY_REQUESTS, "the pipeline is full; retry later");
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return error(StatusCode::SERVICE_UNAVAILABLE, "the service is stopping");
+            }
+        }
+    }
+    let mut total = IngestReceipt { accepted: 0, unparsed: 0 };
+    for w in waits {
+        match w.await {
+            Ok(Ok(r)) => {
+                total.accepted += r.accepted;
+                total.unparsed += r.unparsed;
+            }
+            Ok(Err(e)) => return error(StatusCode::SERVICE_UNAVAILABLE, &e),
+            Err(_) => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the service stopped before storing the events",
+                )
+            }
+        }
+    }
+    (StatusCode::OK, axum::Json(total)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_split_into_events() {
+        assert_eq!(
+            split_body(b"{\"a\":1}\n\n{\"b\":2}\r\n").unwrap(),
+            vec![b"{\"a\":1}".to_vec(), b"{\"b\":2}".to_vec()]
+        );
+        assert_eq!(
+            split_body(b" [ {\"a\":1}, {\"b\":[2,3]} ]").unwrap(),
+            vec![b"{\"a\":1}".to_vec(), b"{\"b\":[2,3]}".to_vec()]
+        );
+        assert!(split_body(b"[{\"a\":1},").is_err());
+        assert!(split_body(b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abcdefgh", b"abcdefgh"));
+        assert!(!same_secret(b"abcdefgh", b"abcdefgX"));
+        assert!(!same_secret(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,276 @@
+//! `apiwatch run`: the live monitor. Sources feed one processing thread (decode, enrich,
+//! redact, store, detect); the network side (HTTP, syslog, signals) runs on a small tokio
+//! runtime. See ARCHITECTURE.md, "The live service".
+
+mod alerts;
+mod feed;
+mod http;
+mod merge;
+mod metrics;
+mod net;
+mod positions;
+mod process;
+mod reload;
+mod sources;
+mod syslog;
+
+use crate::config::live::{EncryptionKey, LiveSettings, LogFormat, SourceKind};
+use crate::config::{self, ReplayConfig};
+use crate::formats::Formats;
+use crate::key;
+use anyhow::Context;
+use apiwatch_core::redact::Redactor;
+use feed::{Feed, FEED_QUEUE_BATCHES};
+use metrics::Metrics;
+use positions::SourcePositions;
+use process::{Processor, SourceState};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use reload::RulesPlan;
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Installs the log subscriber: text or JSON lines on stderr, at the configured level
+/// (`RUST_LOG` overrides it).
+fn init_logs(live: &LiveSettings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("apiwatch={}", live.log_level))
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match live.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}
+
+/// Reads a 32-byte key: raw, or as 64 hex digits (a trailing newline is ignored).
+pub fn read_key_bytes(bytes: &[u8], what: &str) -> anyhow::Result<[u8; 32]> {
+    if let Ok(k) = <[u8; 32]>::try_from(bytes) {
+        return Ok(k);
+    }
+    let text = std::str::from_utf8(bytes).map(str::trim).unwrap_or("");
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let mut k = [0u8; 32];
+        for (i, byte) in k.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex digits checked");
+        }
+        return Ok(k);
+    }
+    anyhow::bail!("{what} must hold 32 bytes, raw or as 64 hex digits")
+}
+
+/// The encryption key of the store, when one is configured. Errors never show key bytes.
+pub fn encryption_key(k: Option<&EncryptionKey>) -> anyhow::Result<Option<[u8; 32]>> {
+    Ok(match k {
+        None => None,
+        Some(EncryptionKey::File(p)) => {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("cannot read encryption key file {}", p.display()))?;
+            Some(read_key_bytes(&bytes, &format!("encryption key file {}", p.display()))?)
+        }
+        Some(EncryptionKey::Env(name)) => {
+            let v = std::env::var(name).map_err(|_| {
+                anyhow::anyhow!("environment variable `{name}` (the encryption key) is not set")
+            })?;
+            Some(read_key_bytes(v.as_bytes(), &format!("environment variable `{name}`"))?)
+        }
+    })
+}
+
+/// The store's settings from the configuration.
+pub fn store_config(
+    data_dir: &Path,
+    live: &LiveSettings,
+) -> anyhow::Result<apiwatch_store::StoreConfig> {
+    let s = &live.storage;
+    let mut c = apiwatch_store::StoreConfig::new(data_dir.to_path_buf());
+    c.segment_bytes_max = s.segment_bytes_max;
+    c.segment_age_max_ms = s.segment_age_max_ms;
+    c.retention_age_max_ms = s.retention_age_max_ms;
+    c.retention_bytes_max = s.retention_bytes_max;
+    c.encryption_key = encryption_key(s.encryption.as_ref())?;
+    Ok(c)
+}
+
+/// The data directory and the storage encryption key, from `--data-dir` or a configuration.
+pub fn store_location(
+    data_dir: Option<&Path>,
+    config: Option<&Path>,
+) -> anyhow::Result<(PathBuf, Option<[u8; 32]>)> {
+    match (data_dir, config) {
+        (Some(d), None) => Ok((d.to_path_buf(), None)),
+        (_, Some(c)) => {
+            let (cfg, dir) = check(c)?;
+            let dir = data_dir.map_or(dir, Path::to_path_buf);
+            Ok((dir, encryption_key(cfg.live.storage.encryption.as_ref())?))
+        }
+        (None, None) => anyhow::bail!("give --data-dir or --config"),
+    }
+}
+
+/// Validates a configuration for `run`; returns it with its data directory.
+pub fn check(file: &Path) -> anyhow::Result<(ReplayConfig, PathBuf)> {
+    let cfg = config::load(file)?;
+    let Some(dir) = cfg.live.data_dir.clone() else {
+        anyhow::bail!(
+            "{}: `data_dir` is required to run (where events are stored)",
+            file.display()
+        );
+    };
+    if cfg.live.sources.is_empty() {
+        anyhow::bail!("{}: `sources` names nothing to watch", file.display());
+    }
+    encryption_key(cfg.live.storage.encryption.as_ref())?;
+    Ok((cfg, dir))
+}
+
+/// Runs the service until SIGTERM or SIGINT (or until every source ended, when all are
+/// finite, like stdin).
+pub fn run(file: &Path) -> anyhow::Result<u8> {
+    let (cfg, data_dir) = check(file)?;
+    let live = cfg.live.clone();
+    init_logs(&live);
+    if !data_dir.exists() {
+        // Stored events hold addresses and user names: only the service's user reads them.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&data_dir)
+            .with_context(|| format!("cannot create data_dir {}", data_dir.display()))?;
+    }
+    let rules_plan = reload::RulesPlan::new(&cfg);
+    let enrich = crate::replay::enrich_config(&cfg, None, None, None);
+    let (rules, enricher) = std::thread::scope(|s| {
+        let enricher = s.spawn(|| apiwatch_enrich::Enricher::build(&enrich));
+        (rules_plan.load(), enricher.join().expect("building the enricher does not panic"))
+    });
+    let rules = Arc::new(rules?);
+    let enricher = Arc::new(enricher.context("enrichment")?);
+    let key_file = live.key_file.clone().unwrap_or_else(|| data_dir.join("pseudonym.key"));
+    let redactor = Redactor::new(key::load_or_create(&key_file)?);
+    let (store, meta) = apiwatch_store::Store::open(store_config(&data_dir, &live)?, now_ms())
+        .map_err(|e| anyhow::anyhow!("event store in {}: {e}", data_dir.display()))?;
+    let names: Vec<String> = live.sources.iter().map(|s| s.name.clone()).collect();
+    let positions = SourcePositions::restore(&names, meta.as_deref())?;
+    let formats = Formats::new(&cfg.formats);
+    let metrics = Arc::new(Metrics::new());
+    metrics.up_since_seconds.set(now_ms() as f64 / 1000.0);
+    let mut limits = apiwatch_detect::Limits::default();
+    if let Some(m) = cfg.max_keys_per_rule {
+        limits.max_keys_per_rule = m;
+    }
+    let states = live
+        .sources
+        .iter()
+        .map(|s| {
+            SourceState::new(s.name.clone(), s.format.as_deref().and_then(|f| formats.named(f)))
+        })
+        .collect();
+    let (feed_tx, feed_rx) = crossbeam_channel::bounded::<Feed>(FEED_QUEUE_BATCHES);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ready = Arc::new(AtomicBool::new(false));
+
+    let mut source_threads = Vec::new();
+    let mut finite_sources = 0;
+    for (index, spec) in live.sources.iter().enumerate() {
+        let (tx, stop) = (feed_tx.clone(), Arc::clone(&stop));
+        match &spec.kind {
+            SourceKind::File { include, exclude, read_from } => {
+                let src = sources::FileSource {
+                    index,
+                    name: spec.name.clone(),
+                    include: include.clone(),
+                    exclude: exclude.clone(),
+                    read_from: *read_from,
+                };
+                let (p, m) = (positions.of(index).clone(), Arc::clone(&metrics));
+                source_threads
+                    .push(std::thread::spawn(move || sources::follow_files(src, p, tx, m, stop)));
+            }
+            SourceKind::Stdin => {
+                finite_sources += 1;
+                source_threads
+                    .push(std::thread::spawn(move || sources::read_stdin(index, tx, stop)));
+            }
+            SourceKind::Syslog { .. } | SourceKind::Http { .. } => {}
+        }
+    }
+    tracing::info!(
+        data_dir = %data_dir.display(),
+        sources = live.sources.len(),
+        rules = rules.len(),
+        "apiwatch is running"
+    );
+    let processor = Processor {
+        sources: states,
+        formats,
+        enricher,
+        redactor,
+        rules: Arc::clone(&rules),
+        limits,
+        store,
+        positions,
+        alerts: alerts::AlertSink::open(live.alerts_file.as_deref(), Arc::clone(&metrics))?,
+        metrics: Arc::clone(&metrics),
+        commit_interval: Duration::from_millis(live.storage.commit_interval_ms.max(1) as u64),
+        now_ms,
+    };
+    let processing = std::thread::spawn(move || processor.run(feed_rx));
+    ready.store(true, Ordering::Relaxed);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("apiwatch-net")
+        .build()?;
+    let net = runtime.block_on(async {
+        let net = net::Network::start(
+            &live,
+            feed_tx.clone(),
+            Arc::clone(&metrics),
+            Arc::clone(&ready),
+            Arc::clone(&stop),
+        )
+        .await?;
+        reload::wait_for_stop(
+            &rules_plan,
+            &feed_tx,
+            &metrics,
+            &stop,
+            finite_sources,
+            &source_threads,
+        )
+        .await;
+        anyhow::Ok(net)
+    })?;
+    tracing::info!("stopping: draining sources, storing and committing");
+    ready.store(false, Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    runtime.block_on(net.shutdown());
+    drop(feed_tx);
+    for t in source_threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "a source failed"),
+            Err(_) => tracing::error!("a source thread panicked"),
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match processing.join() {
+        Ok(Ok(())) => {
+            tracing::info!("stopped");
+            Ok(crate::exit::OK)
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => anyhow::bail!("the processing thread panicked"),
+    }
+}

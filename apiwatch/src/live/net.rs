@@ -1,0 +1,110 @@
+//! The network listeners: the HTTP server (health, metrics, ingest) and the syslog sockets.
+//! They run on the service's tokio runtime and stop on `shutdown`, which lets requests in
+//! flight finish (an ingest request waits for its commit).
+
+use super::feed::Feed;
+use super::http::{self, HttpState, IngestSource};
+use super::metrics::Metrics;
+use crate::config::live::{LiveSettings, SourceKind};
+use crossbeam_channel::Sender;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub struct Network {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Network {
+    pub async fn start(
+        live: &LiveSettings,
+        feed: Sender<Feed>,
+        metrics: Arc<Metrics>,
+        ready: Arc<AtomicBool>,
+        _stop_flag: Arc<AtomicBool>,
+    ) -> anyhow::Result<Network> {
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let ingest: Vec<IngestSource> = live
+            .sources
+            .iter()
+            .enumerate()
+            .filter_map(|(index, s)| match &s.kind {
+                SourceKind::Http { token, max_body_bytes } => Some(IngestSource {
+                    index,
+                    name: s.name.clone(),
+                    token: token.0.clone(),
+                    max_body_bytes: *max_body_bytes,
+                }),
+                _ => None,
+            })
+            .collect();
+        if !ingest.is_empty() && live.listen.is_none() {
+            anyhow::bail!("an http source needs `listen` (the address the HTTP server binds)");
+        }
+        if let Some(addr) = live.listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+            tracing::info!(%addr, "HTTP: /health, /metrics{}", if ingest.is_empty() { "" } else { ", /v1/ingest" });
+            let state = HttpState {
+                metrics: Arc::clone(&metrics),
+                feed: feed.clone(),
+                ingest: Arc::new(ingest),
+                ready,
+            };
+            let app = http::router(state);
+            let mut rx = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                    tracing::error!(error = %e, "HTTP server");
+                }
+            }));
+        }
+        for (index, s) in live.sources.iter().enumerate() {
+            if let SourceKind::Syslog { udp, tcp } = &s.kind {
+                if let Some(a) = udp {
+                    tasks.push(
+                        super::syslog::udp(
+                            *a,
+                            index,
+                            s.name.clone(),
+                            feed.clone(),
+                            Arc::clone(&metrics),
+                            stopped.clone(),
+                        )
+                        .await?,
+                    );
+                }
+                if let Some(a) = tcp {
+                    tasks.push(
+                        super::syslog::tcp(
+                            *a,
+                            index,
+                            s.name.clone(),
+                            feed.clone(),
+                            Arc::clone(&metrics),
+                            stopped.clone(),
+                        )
+                        .await?,
+                    );
+                }
+            }
+        }
+        drop(feed);
+        Ok(Network { stop, tasks })
+    }
+
+    /// Stops accepting, lets what is in flight finish, and drops every queue sender held.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

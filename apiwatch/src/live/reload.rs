@@ -1,0 +1,121 @@
+//! Rules reload on SIGHUP and when a rule file changes: the new set is compiled beside the
+//! running one and swapped in only if it loads; a failure leaves the old rules running and
+//! says why. Also waits for the signals that stop the service.
+
+use super::feed::Feed;
+use super::metrics::{Metrics, ResultLabel};
+use crate::config::ReplayConfig;
+use apiwatch_detect::RuleSet;
+use crossbeam_channel::Sender;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::signal::unix::{signal, SignalKind};
+
+/// How often rule files are looked at for changes.
+const RULES_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+pub struct RulesPlan {
+    dirs: Vec<PathBuf>,
+    with_builtin: bool,
+}
+
+impl RulesPlan {
+    pub fn new(cfg: &ReplayConfig) -> RulesPlan {
+        RulesPlan {
+            dirs: cfg.rules.clone(),
+            with_builtin: cfg.rules.is_empty() || cfg.with_builtin_rules,
+        }
+    }
+
+    pub fn load(&self) -> anyhow::Result<RuleSet> {
+        crate::rules_cmd::load_rules(&self.dirs, self.with_builtin)
+    }
+
+    /// What the rule files look like now: each file's path, size and modification time.
+    fn stamp(&self) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+        let mut out = Vec::new();
+        let mut stack = self.dirs.clone();
+        while let Some(p) = stack.pop() {
+            let Ok(meta) = std::fs::metadata(&p) else {
+                out.push((p, 0, None));
+                continue;
+            };
+            if meta.is_dir() {
+                if let Ok(rd) = std::fs::read_dir(&p) {
+                    stack.extend(rd.flatten().map(|e| e.path()));
+                }
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                || self.dirs.contains(&p)
+            {
+                out.push((p, meta.len(), meta.modified().ok()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Loads the rules again and hands them to the pipeline, or keeps the old ones.
+    fn reload(&self, feed: &Sender<Feed>, metrics: &Metrics, why: &str) {
+        match self.load() {
+            Ok(rules) => {
+                let n = rules.len();
+                if feed.send(Feed::Rules(Arc::new(rules))).is_ok() {
+                    metrics.rule_reloads.get_or_create(&ResultLabel { result: "ok".into() }).inc();
+                    tracing::info!(rules = n, reason = why, "rules reloaded");
+                }
+            }
+            Err(e) => {
+                metrics.rule_reloads.get_or_create(&ResultLabel { result: "failed".into() }).inc();
+                tracing::error!(reason = why, error = %format!("{e:#}"), "rules did not reload; the previous rules keep running");
+            }
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT, reloading rules on SIGHUP and on change meanwhile. Also
+/// returns once `finite` sources exist and every source thread has ended.
+pub async fn wait_for_stop(
+    plan: &RulesPlan,
+    feed: &Sender<Feed>,
+    metrics: &Metrics,
+    stop: &AtomicBool,
+    finite: usize,
+    threads: &[std::thread::JoinHandle<anyhow::Result<()>>],
+) {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stopping");
+        return;
+    };
+    let mut stamp = plan.stamp();
+    let mut tick = tokio::time::interval(RULES_CHECK_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM"); return; }
+            _ = int.recv() => { tracing::info!("SIGINT"); return; }
+            _ = hup.recv() => {
+                stamp = plan.stamp();
+                plan.reload(feed, metrics, "SIGHUP");
+            }
+            _ = tick.tick() => {
+                let now = plan.stamp();
+                if now != stamp {
+                    stamp = now;
+                    plan.reload(feed, metrics, "a rule file changed");
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if finite > 0 && finite == threads.len() && threads.iter().all(|t| t.is_finished()) {
+                    tracing::info!("every source has ended");
+                    return;
+                }
+            }
+        }
+    }
+}
