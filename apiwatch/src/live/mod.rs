@@ -3,6 +3,7 @@
 //! runtime. See ARCHITECTURE.md, "The live service".
 
 mod alerts;
+mod decode;
 mod feed;
 mod http;
 mod merge;
@@ -20,10 +21,11 @@ use crate::formats::Formats;
 use crate::key;
 use anyhow::Context;
 use apiwatch_core::redact::Redactor;
+use decode::{DecodeStage, SourceState};
 use feed::{Feed, FEED_QUEUE_BATCHES};
 use metrics::Metrics;
 use positions::SourcePositions;
-use process::{Processor, SourceState};
+use process::Processor;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -172,7 +174,11 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         .sources
         .iter()
         .map(|s| {
-            SourceState::new(s.name.clone(), s.format.as_deref().and_then(|f| formats.named(f)))
+            SourceState::new(
+                s.name.clone(),
+                s.format.as_deref().and_then(|f| formats.named(f)),
+                &metrics,
+            )
         })
         .collect();
     let (feed_tx, feed_rx) = crossbeam_channel::bounded::<Feed>(FEED_QUEUE_BATCHES);
@@ -210,11 +216,15 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         rules = rules.len(),
         "apiwatch is running"
     );
-    let processor = Processor {
+    let decode = DecodeStage {
         sources: states,
         formats,
         enricher,
         redactor,
+        decoded: metrics.events.get_or_create(&Metrics::stage("decoded")).clone(),
+    };
+    let processor = Processor {
+        sources: live.sources.len(),
         rules: Arc::clone(&rules),
         limits,
         store,
@@ -224,7 +234,13 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         commit_interval: Duration::from_millis(live.storage.commit_interval_ms.max(1) as u64),
         now_ms,
     };
-    let processing = std::thread::spawn(move || processor.run(feed_rx));
+    let (decoded_tx, decoded_rx) = crossbeam_channel::bounded(FEED_QUEUE_BATCHES);
+    let decoding = std::thread::Builder::new()
+        .name("apiwatch-decode".into())
+        .spawn(move || decode.run(feed_rx, decoded_tx))?;
+    let processing = std::thread::Builder::new()
+        .name("apiwatch-process".into())
+        .spawn(move || processor.run(decoded_rx))?;
     ready.store(true, Ordering::Relaxed);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -265,6 +281,9 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         }
     }
     runtime.shutdown_timeout(Duration::from_secs(5));
+    if decoding.join().is_err() {
+        anyhow::bail!("the decoding thread panicked");
+    }
     match processing.join() {
         Ok(Ok(())) => {
             tracing::info!("stopped");
