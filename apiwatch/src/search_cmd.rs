@@ -13,7 +13,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 /// Distinct values `--count-by` tallies at most (the rest are counted as `(other)`).
-const COUNT_BY_VALUES_MAX: usize = 100_000;
+pub const COUNT_BY_VALUES_MAX: usize = 100_000;
 
 /// A time bound: RFC 3339, epoch milliseconds, or a duration back from now (`2h`, `7d`).
 pub fn parse_time(text: &str, now_ms: i64) -> anyhow::Result<i64> {

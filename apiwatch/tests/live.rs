@@ -738,3 +738,103 @@ fn a_real_nginx_sends_its_access_log_over_syslog() {
         assert_eq!(counts.get(&format!("/from-nginx/{i}")), Some(&1), "{counts:?}\n{stderr}");
     }
 }
+
+/// `GET /v1/events/search`: the same filters as `apiwatch search`, behind the API token.
+#[test]
+fn the_search_api_answers_filters_over_stored_events() {
+    let dir = scratch("live-search-api");
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let api_token = "test-api-token-abcdefghijkl";
+    write_config(
+        &dir,
+        &ingest_config(addr, "")
+            .replace("data_dir: data\n", "data_dir: data\napi:\n  token: ${API_TOKEN}\n"),
+    );
+    let envs = [("INGEST_TOKEN", INGEST_TOKEN), ("API_TOKEN", api_token)];
+    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &envs);
+    let body: String = (0..60)
+        .map(|i| format!("{{\"@timestamp\":\"2026-11-24T10:{:02}:00Z\",\"source.ip\":\"203.0.113.{}\",\"url.path\":\"/s/{i}\",\"http.response.status_code\":{}}}\n", i % 60, i % 3 + 1, if i % 4 == 0 { 500 } else { 200 }))
+        .collect();
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/v1/ingest",
+        &[("Authorization", &format!("Bearer {INGEST_TOKEN}"))],
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let auth = format!("Bearer {api_token}");
+    let get = |path: &str, token: &str| {
+        http(addr, "GET", path, &[("Authorization", token)], b"").unwrap()
+    };
+
+    let (status, _) =
+        get("/v1/events/search?q=source.ip%3D203.0.113.1", "Bearer wrong-wrong-wrong-wrong");
+    assert_eq!(status, 401);
+    let (status, text) = get(
+        "/v1/events/search?q=source.ip%3D203.0.113.1%20AND%20http.response.status_code%3E%3D500",
+        &auth,
+    );
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let paths: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["url"]["path"].as_str().unwrap())
+        .collect();
+    // i % 3 == 0 (address .1) and i % 4 == 0 (a 500): i = 0, 12, 24, 36, 48.
+    assert_eq!(paths, ["/s/0", "/s/12", "/s/24", "/s/36", "/s/48"]);
+    let (status, text) = get("/v1/events/search?count_by=source.ip&since=2026-11-24T10:30:00Z&until=2026-11-24T10:59:59Z", &auth);
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["counts"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum::<u64>(),
+        30,
+        "{text}"
+    );
+    let (status, text) = get("/v1/events/search?q=source.ip%3E%3D1", &auth);
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("column"), "{text}");
+    svc.stop();
+}
+
+/// Enrichment files reload when they change: events after the change get the new OpenAPI
+/// document's route templates, without a restart.
+#[test]
+fn an_openapi_document_that_changes_is_picked_up() {
+    let dir = scratch("live-enrich-reload");
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    let doc = |path: &str| {
+        format!("openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths:\n  {path}:\n    get:\n      operationId: getThing\n      responses: {{'200': {{description: ok}}}}\n")
+    };
+    std::fs::write(dir.join("openapi.yaml"), doc("/things/{id}")).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    write_config(&dir, &format!("openapi: openapi.yaml\n{}", file_config(addr, "logs/access.log")));
+    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[]);
+    let log = dir.join("logs/access.log");
+    append(&log, &[nginx_line_at(now_ms(), "192.0.2.5", "GET /things/42", 200)]);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(dir.join("openapi.yaml"), doc("/things/{thingId}")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !svc.stderr().contains("enrichment reloaded") {
+        assert!(Instant::now() < deadline, "no reload: {}", svc.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    append(&log, &[nginx_line_at(now_ms(), "192.0.2.5", "GET /things/43", 200)]);
+    std::thread::sleep(Duration::from_millis(500));
+    svc.stop();
+    let out = apiwatch(&dir, &["search", "--data-dir", "data", "--json"]);
+    let routes: Vec<String> = out
+        .stdout_text()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["http"]["route"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(routes, ["/things/{id}", "/things/{thingId}"]);
+}

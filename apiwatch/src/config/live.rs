@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Sources one service may run.
 pub const SOURCES_MAX: usize = 64;
+/// Shortest token accepted (ingest and API): guessing must not be practical.
+pub const TOKEN_CHARS_MIN: usize = 16;
 /// Largest HTTP ingest request accepted by default.
 pub const INGEST_BODY_BYTES_DEFAULT: u64 = 10 << 20;
 /// Largest HTTP ingest request that may be configured.
@@ -63,6 +65,12 @@ pub(super) struct RawAlerts {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(super) struct RawApi {
+    token: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawLog {
     level: Option<Text>,
     format: Option<Text>,
@@ -78,6 +86,7 @@ pub(super) struct RawLive {
     pub listen: Option<Text>,
     pub alerts: Option<RawAlerts>,
     pub log: Option<RawLog>,
+    pub api: Option<RawApi>,
 }
 
 /// A value that must not be shown: its `Debug` prints a placeholder.
@@ -131,9 +140,12 @@ pub struct StorageSettings {
 }
 
 impl Default for StorageSettings {
+    /// Segments of 8 MiB (about 150,000 nginx events): a search for one actor reads only the
+    /// segments whose summary may hold it, so smaller segments answer faster (0.7 s for one
+    /// address among 10 M events here, against 3.5 s with 256 MiB segments).
     fn default() -> Self {
         StorageSettings {
-            segment_bytes_max: 256 << 20,
+            segment_bytes_max: 8 << 20,
             segment_age_max_ms: 3_600_000,
             commit_interval_ms: 200,
             retention_age_max_ms: None,
@@ -159,6 +171,8 @@ pub struct LiveSettings {
     pub alerts_file: Option<PathBuf>,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// Bearer token of the HTTP API (`GET /v1/events/search`); the API is off without one.
+    pub api_token: Option<Secret>,
 }
 
 impl Default for LiveSettings {
@@ -172,6 +186,7 @@ impl Default for LiveSettings {
             alerts_file: None,
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
+            api_token: None,
         }
     }
 }
@@ -190,6 +205,21 @@ pub(super) fn validate(
     };
     if let Some(t) = raw.listen {
         s.listen = p.text(&t, "listen").and_then(|v| socket(&v, &t, "listen", file, p));
+    }
+    if let Some(t) = raw.api.and_then(|a| a.token) {
+        match p.text(&t, "api.token") {
+            Some(v) if v.len() >= TOKEN_CHARS_MIN => s.api_token = Some(Secret(v)),
+            Some(_) => p.at(file, &t, "api.token", &format!("must be at least {TOKEN_CHARS_MIN} characters (use ${{ENV}} to keep it out of the file)")),
+            None => {}
+        }
+        if s.listen.is_none() {
+            p.at(
+                file,
+                &t,
+                "api.token",
+                "the API needs `listen` (the address the HTTP server binds)",
+            );
+        }
     }
     if let Some(a) = raw.alerts {
         s.alerts_file = a.file.and_then(|t| p.text(&t, "alerts.file")).map(|f| resolve(&f));
@@ -389,9 +419,9 @@ fn source(src: RawSource, index: usize, file: &Path, p: &mut Problems) -> Option
                 Some(t) => p.text(t, "sources.token").unwrap_or_default(),
                 None => String::new(),
             };
-            if token.len() < 16 {
+            if token.len() < TOKEN_CHARS_MIN {
                 let at = src.token.as_ref().unwrap_or(&src.kind);
-                p.at(file, at, "sources.token", "an http source needs a `token` of at least 16 characters (use ${ENV} to keep it out of the file)");
+                p.at(file, at, "sources.token", &format!("an http source needs a `token` of at least {TOKEN_CHARS_MIN} characters (use ${{ENV}} to keep it out of the file)"));
                 ok = false;
             }
             let mut max_body_bytes = INGEST_BODY_BYTES_DEFAULT;

@@ -43,6 +43,7 @@ struct RawConfig {
     listen: Option<Text>,
     alerts: Option<live::RawAlerts>,
     log: Option<live::RawLog>,
+    api: Option<live::RawApi>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +196,7 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<ReplayConfig> {
         listen: raw.listen,
         alerts: raw.alerts,
         log: raw.log,
+        api: raw.api,
     };
     cfg.live = live::validate(raw_live, file, &resolve, &mut p);
     for s in &cfg.live.sources {

@@ -140,6 +140,12 @@ impl DecodeStage {
         for feed in rx {
             let out = match feed {
                 Feed::Rules(r) => Decoded::Rules(r),
+                Feed::Enricher(e) => {
+                    // Batches already decoded keep what they were enriched with.
+                    self.enricher = e;
+                    enrich = self.enricher.worker();
+                    continue;
+                }
                 Feed::Lines { source, lines, mark, ack } => Decoded::Items {
                     source,
                     items: self.decode(source, lines, mark, ack, &mut enrich),

@@ -38,4 +38,6 @@ pub enum Feed {
     },
     /// A new rule set, compiled and checked, to swap in.
     Rules(Arc<RuleSet>),
+    /// Enrichment rebuilt from its files (GeoIP, ASN, OpenAPI), to swap in.
+    Enricher(Arc<apiwatch_enrich::Enricher>),
 }

@@ -1,4 +1,5 @@
-//! The service's HTTP side: `/health`, `/metrics` and `POST /v1/ingest`.
+//! The service's HTTP side: `/health`, `/metrics`, `POST /v1/ingest` and
+//! `GET /v1/events/search`.
 //!
 //! Ingest answers only once the events are durable in the store (the commit that carries
 //! them returned), 413 past the source's size limit, 429 when the pipeline's queue is full,
@@ -25,6 +26,14 @@ pub struct IngestSource {
     pub max_body_bytes: u64,
 }
 
+/// Where searches read, and who may ask.
+#[derive(Clone)]
+pub struct SearchAccess {
+    pub token: String,
+    pub data_dir: std::path::PathBuf,
+    pub encryption_key: Option<[u8; 32]>,
+}
+
 #[derive(Clone)]
 pub struct HttpState {
     pub metrics: Arc<Metrics>,
@@ -32,6 +41,23 @@ pub struct HttpState {
     pub ingest: Arc<Vec<IngestSource>>,
     /// False until the pipeline runs, and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
+    /// The search API, when an API token is configured.
+    pub search: Option<Arc<SearchAccess>>,
+}
+
+/// Events one search returns by default, and at most.
+const SEARCH_EVENTS_DEFAULT: u64 = 100;
+const SEARCH_EVENTS_MAX: u64 = 10_000;
+
+#[derive(serde::Deserialize)]
+pub struct SearchParams {
+    /// The filter (the same language as `apiwatch search`).
+    #[serde(default)]
+    q: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u64>,
+    count_by: Option<String>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -41,6 +67,7 @@ pub fn router(state: HttpState) -> Router {
         // Each source's own limit is applied (and counted) once the token says which source
         // the request is for, instead of by axum's default limit.
         .route("/v1/ingest", post(ingest).layer(DefaultBodyLimit::disable()))
+        .route("/v1/events/search", get(search))
         .with_state(state)
 }
 
@@ -100,12 +127,119 @@ pub fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         .collect())
 }
 
-async fn ingest(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let token = headers
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+        .unwrap_or("")
+}
+
+/// `GET /v1/events/search?q=…&since=…&until=…&limit=…&count_by=…`: stored events as ECS
+/// JSON, or the top values of a field. Reads the store on a blocking thread.
+async fn search(
+    State(st): State<HttpState>,
+    headers: HeaderMap,
+    axum::extract::Query(params): axum::extract::Query<SearchParams>,
+) -> Response {
+    let Some(access) = st.search.clone() else {
+        return error(StatusCode::NOT_FOUND, "the search API is off: configure `api.token`");
+    };
+    if !same_secret(access.token.as_bytes(), bearer(&headers).as_bytes()) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "a valid API token is required (Authorization: Bearer ...)",
+        );
+    }
+    let result = tokio::task::spawn_blocking(move || run_search(&access, &params)).await;
+    match result {
+        Ok(Ok(body)) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Ok(Err(SearchFailure::Request(e))) => error(StatusCode::BAD_REQUEST, &e),
+        Ok(Err(SearchFailure::Store(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "the search failed"),
+    }
+}
+
+enum SearchFailure {
+    /// The request is wrong (a filter, a time, a field): 400.
+    Request(String),
+    /// The store could not be read: 500.
+    Store(String),
+}
+
+fn run_search(
+    access: &SearchAccess,
+    params: &SearchParams,
+) -> Result<serde_json::Value, SearchFailure> {
+    use crate::search_cmd::{parse_filters, parse_time, scan_events};
+    let bad = |e: anyhow::Error| SearchFailure::Request(format!("{e:#}"));
+    let now = super::now_ms();
+    let from_ms = params
+        .since
+        .as_deref()
+        .map(|s| parse_time(s, now))
+        .transpose()
+        .map_err(bad)?
+        .unwrap_or(i64::MIN);
+    let to_ms = params
+        .until
+        .as_deref()
+        .map(|s| parse_time(s, now))
+        .transpose()
+        .map_err(bad)?
+        .unwrap_or(i64::MAX);
+    let filters: Vec<String> = params.q.iter().filter(|q| !q.trim().is_empty()).cloned().collect();
+    let query = parse_filters(&filters).map_err(bad)?;
+    let count_by =
+        match &params.count_by {
+            Some(name) => Some(apiwatch_core::field::Field::parse(name).ok_or_else(|| {
+                SearchFailure::Request(format!("count_by: `{name}` is not a field"))
+            })?),
+            None => None,
+        };
+    let limit = params.limit.unwrap_or(SEARCH_EVENTS_DEFAULT).clamp(1, SEARCH_EVENTS_MAX);
+    let mut reader = apiwatch_store::Reader::open(&access.data_dir, access.encryption_key)
+        .map_err(|e| SearchFailure::Store(e.to_string()))?;
+    let mut events = Vec::new();
+    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let stats = scan_events(&mut reader, &query, from_ms, to_ms, |ev| {
+        if let Some(f) = &count_by {
+            if let Some(v) = ev.get(f).to_text() {
+                if counts.len() < crate::search_cmd::COUNT_BY_VALUES_MAX || counts.contains_key(&v)
+                {
+                    *counts.entry(v).or_default() += 1;
+                }
+            }
+            return std::ops::ControlFlow::Continue(());
+        }
+        events.push(apiwatch_core::ecs::to_ecs_json(&ev));
+        if events.len() as u64 >= limit {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .map_err(|e| SearchFailure::Store(format!("{e:#}")))?;
+    let scan = serde_json::json!({
+        "segments": stats.segments_total,
+        "segments_read": stats.segments_read,
+        "segments_skipped_by_time": stats.segments_skipped_by_time,
+        "segments_skipped_by_actor": stats.segments_skipped_by_key,
+        "blocks_read": stats.blocks_read,
+    });
+    if count_by.is_some() {
+        let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(limit as usize);
+        let counts: Vec<_> =
+            top.into_iter().map(|(v, n)| serde_json::json!({"value": v, "count": n})).collect();
+        return Ok(serde_json::json!({"counts": counts, "scan": scan}));
+    }
+    Ok(serde_json::json!({"events": events, "scan": scan}))
+}
+
+async fn ingest(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let token = bearer(&headers);
     let Some(src) = st.ingest.iter().find(|s| same_secret(s.token.as_bytes(), token.as_bytes()))
     else {
         return error(

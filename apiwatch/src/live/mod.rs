@@ -150,16 +150,17 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot create data_dir {}", data_dir.display()))?;
     }
     let rules_plan = reload::RulesPlan::new(&cfg);
-    let enrich = crate::replay::enrich_config(&cfg, None, None, None);
     let (rules, enricher) = std::thread::scope(|s| {
-        let enricher = s.spawn(|| apiwatch_enrich::Enricher::build(&enrich));
+        let enricher = s.spawn(|| apiwatch_enrich::Enricher::build(rules_plan.enrich_config()));
         (rules_plan.load(), enricher.join().expect("building the enricher does not panic"))
     });
     let rules = Arc::new(rules?);
     let enricher = Arc::new(enricher.context("enrichment")?);
     let key_file = live.key_file.clone().unwrap_or_else(|| data_dir.join("pseudonym.key"));
     let redactor = Redactor::new(key::load_or_create(&key_file)?);
-    let (store, meta) = apiwatch_store::Store::open(store_config(&data_dir, &live)?, now_ms())
+    let store_cfg = store_config(&data_dir, &live)?;
+    let store_key = store_cfg.encryption_key;
+    let (store, meta) = apiwatch_store::Store::open(store_cfg, now_ms())
         .map_err(|e| anyhow::anyhow!("event store in {}: {e}", data_dir.display()))?;
     let names: Vec<String> = live.sources.iter().map(|s| s.name.clone()).collect();
     let positions = SourcePositions::restore(&names, meta.as_deref())?;
@@ -243,6 +244,11 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         .spawn(move || processor.run(decoded_rx))?;
     ready.store(true, Ordering::Relaxed);
 
+    let search = live.api_token.as_ref().map(|t| http::SearchAccess {
+        token: t.0.clone(),
+        data_dir: data_dir.clone(),
+        encryption_key: store_key,
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -254,7 +260,7 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
             feed_tx.clone(),
             Arc::clone(&metrics),
             Arc::clone(&ready),
-            Arc::clone(&stop),
+            search,
         )
         .await?;
         reload::wait_for_stop(

@@ -23,7 +23,7 @@ impl Network {
         feed: Sender<Feed>,
         metrics: Arc<Metrics>,
         ready: Arc<AtomicBool>,
-        _stop_flag: Arc<AtomicBool>,
+        search: Option<http::SearchAccess>,
     ) -> anyhow::Result<Network> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -48,12 +48,18 @@ impl Network {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-            tracing::info!(%addr, "HTTP: /health, /metrics{}", if ingest.is_empty() { "" } else { ", /v1/ingest" });
+            tracing::info!(
+                %addr,
+                "HTTP: /health, /metrics{}{}",
+                if ingest.is_empty() { "" } else { ", /v1/ingest" },
+                if search.is_some() { ", /v1/events/search" } else { "" }
+            );
             let state = HttpState {
                 metrics: Arc::clone(&metrics),
                 feed: feed.clone(),
                 ingest: Arc::new(ingest),
                 ready,
+                search: search.map(Arc::new),
             };
             let app = http::router(state);
             let mut rx = stopped.clone();

@@ -1,6 +1,7 @@
-//! Rules reload on SIGHUP and when a rule file changes: the new set is compiled beside the
-//! running one and swapped in only if it loads; a failure leaves the old rules running and
-//! says why. Also waits for the signals that stop the service.
+//! Rules and enrichment files (GeoIP, ASN, OpenAPI) reload on SIGHUP and when one of their
+//! files changes: the new set is built beside the running one and swapped in only if it
+//! loads; a failure leaves the old one running and says why. Also waits for the signals that
+//! stop the service.
 
 use super::feed::Feed;
 use super::metrics::{Metrics, ResultLabel};
@@ -19,13 +20,60 @@ const RULES_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 pub struct RulesPlan {
     dirs: Vec<PathBuf>,
     with_builtin: bool,
+    enrich: apiwatch_enrich::EnrichConfig,
 }
+
+/// What a set of files looks like now: each file's path, size and modification time.
+type Stamp = Vec<(PathBuf, u64, Option<SystemTime>)>;
 
 impl RulesPlan {
     pub fn new(cfg: &ReplayConfig) -> RulesPlan {
         RulesPlan {
             dirs: cfg.rules.clone(),
             with_builtin: cfg.rules.is_empty() || cfg.with_builtin_rules,
+            enrich: crate::replay::enrich_config(cfg, None, None, None),
+        }
+    }
+
+    pub fn enrich_config(&self) -> &apiwatch_enrich::EnrichConfig {
+        &self.enrich
+    }
+
+    fn enrich_stamp(&self) -> Stamp {
+        let e = &self.enrich;
+        [&e.geoip_city, &e.geoip_asn, &e.openapi]
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let meta = std::fs::metadata(p).ok();
+                (
+                    p.clone(),
+                    meta.as_ref().map_or(0, |m| m.len()),
+                    meta.and_then(|m| m.modified().ok()),
+                )
+            })
+            .collect()
+    }
+
+    /// Rebuilds enrichment from its files and hands it to the pipeline, or keeps the old one.
+    fn reload_enrichment(&self, feed: &Sender<Feed>, metrics: &Metrics, why: &str) {
+        match apiwatch_enrich::Enricher::build(&self.enrich) {
+            Ok(e) => {
+                if feed.send(Feed::Enricher(Arc::new(e))).is_ok() {
+                    metrics
+                        .rule_reloads
+                        .get_or_create(&ResultLabel { result: "enrichment_ok".into() })
+                        .inc();
+                    tracing::info!(reason = why, "enrichment reloaded");
+                }
+            }
+            Err(e) => {
+                metrics
+                    .rule_reloads
+                    .get_or_create(&ResultLabel { result: "enrichment_failed".into() })
+                    .inc();
+                tracing::error!(reason = why, error = %e, "enrichment did not reload; the previous files keep being used");
+            }
         }
     }
 
@@ -33,8 +81,8 @@ impl RulesPlan {
         crate::rules_cmd::load_rules(&self.dirs, self.with_builtin)
     }
 
-    /// What the rule files look like now: each file's path, size and modification time.
-    fn stamp(&self) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    /// What the rule files look like now.
+    fn stamp(&self) -> Stamp {
         let mut out = Vec::new();
         let mut stack = self.dirs.clone();
         while let Some(p) = stack.pop() {
@@ -93,6 +141,7 @@ pub async fn wait_for_stop(
         return;
     };
     let mut stamp = plan.stamp();
+    let mut enrich_stamp = plan.enrich_stamp();
     let mut tick = tokio::time::interval(RULES_CHECK_INTERVAL);
     loop {
         tokio::select! {
@@ -100,13 +149,20 @@ pub async fn wait_for_stop(
             _ = int.recv() => { tracing::info!("SIGINT"); return; }
             _ = hup.recv() => {
                 stamp = plan.stamp();
+                enrich_stamp = plan.enrich_stamp();
                 plan.reload(feed, metrics, "SIGHUP");
+                plan.reload_enrichment(feed, metrics, "SIGHUP");
             }
             _ = tick.tick() => {
                 let now = plan.stamp();
                 if now != stamp {
                     stamp = now;
                     plan.reload(feed, metrics, "a rule file changed");
+                }
+                let now = plan.enrich_stamp();
+                if now != enrich_stamp {
+                    enrich_stamp = now;
+                    plan.reload_enrichment(feed, metrics, "an enrichment file changed");
                 }
                 if stop.load(Ordering::Relaxed) {
                     return;
