@@ -84,7 +84,12 @@ pub type Item = Entry<Staged, Marker>;
 
 /// What the decoding thread hands on.
 pub enum Decoded {
-    Items { source: usize, items: Vec<Item> },
+    /// `more`: the source had more to read when it sent the batch (see `Mark::File`).
+    Items {
+        source: usize,
+        items: Vec<Item>,
+        more: bool,
+    },
     Rules(Arc<RuleSet>),
 }
 
@@ -146,10 +151,14 @@ impl DecodeStage {
                     enrich = self.enricher.worker();
                     continue;
                 }
-                Feed::Lines { source, lines, mark, ack } => Decoded::Items {
-                    source,
-                    items: self.decode(source, lines, mark, ack, &mut enrich),
-                },
+                Feed::Lines { source, lines, mark, ack } => {
+                    let more = matches!(mark, Mark::File { more: true, .. });
+                    Decoded::Items {
+                        source,
+                        items: self.decode(source, lines, mark, ack, &mut enrich),
+                        more,
+                    }
+                }
             };
             if tx.send(out).is_err() {
                 return;
@@ -157,7 +166,8 @@ impl DecodeStage {
         }
         for source in 0..self.sources.len() {
             let items = self.flush_sample(source, &mut enrich, true);
-            if !items.is_empty() && tx.send(Decoded::Items { source, items }).is_err() {
+            if !items.is_empty() && tx.send(Decoded::Items { source, items, more: false }).is_err()
+            {
                 return;
             }
         }

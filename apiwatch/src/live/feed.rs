@@ -16,8 +16,9 @@ pub const BATCH_LINES_MAX: usize = 4096;
 pub enum Mark {
     /// Nothing to remember (stdin, syslog, HTTP).
     None,
-    /// A followed file, read up to `end_offset`.
-    File { fingerprint: apiwatch_source::Fingerprint, path: PathBuf, end_offset: u64 },
+    /// A followed file, read up to `end_offset`; `more`: the file held more than that when the
+    /// batch was read (a backlog), so the merge waits for its next batch.
+    File { fingerprint: apiwatch_source::Fingerprint, path: PathBuf, end_offset: u64, more: bool },
 }
 
 /// The reply to an ingest request: how many events were stored, or why not.

@@ -5,8 +5,9 @@
 //!
 //! Each source keeps a queue; the earliest head event goes first (ties: source, then line).
 //! A source with an empty queue holds the others back only while it may still deliver an
-//! earlier event: it delivered within `wait` and its latest event is older than the
-//! candidate. Sources are assumed to be in time order each (a log file is); one that is not
+//! earlier event: its latest event is older than the candidate, and it delivered within
+//! `wait` (within `backlog_wait` when its last batch said more was waiting to be read: a
+//! backlog is being read, and the next batch may be slow to decode). Sources are assumed to be in time order each (a log file is); one that is not
 //! only makes its own events late, which detection tolerates. Markers (read positions,
 //! ingest replies) leave a queue as soon as every event before them in it has.
 
@@ -24,41 +25,63 @@ struct Lane<E, M> {
     /// The latest event time this source delivered.
     last_ts_ms: Option<i64>,
     last_arrival: Option<Instant>,
+    /// The last batch said the source had more to read.
+    more: bool,
 }
 
 pub struct Merger<E, M> {
     lanes: Vec<Lane<E, M>>,
     events: usize,
     wait: Duration,
+    backlog_wait: Duration,
     /// Events held at most; past it, order gives way to memory.
     events_max: usize,
 }
 
 impl<E, M> Merger<E, M> {
-    /// Every source is waited for up to `wait` after `start` too: at start-up, one source's
-    /// backlog must not run ahead before the others had a chance to deliver theirs.
-    pub fn new(sources: usize, wait: Duration, events_max: usize, start: Instant) -> Merger<E, M> {
-        assert!(events_max > 0);
-        let lanes = (0..sources)
-            .map(|_| Lane {
+    /// Every source is waited for after `start` too (for `backlog_wait` when
+    /// `starts_with_backlog` says so: a file about to deliver its first batch): at start-up, one
+    /// source's backlog must not run ahead before the others had a chance to deliver theirs.
+    pub fn new(
+        starts_with_backlog: &[bool],
+        wait: Duration,
+        backlog_wait: Duration,
+        events_max: usize,
+        start: Instant,
+    ) -> Merger<E, M> {
+        assert!(events_max > 0 && backlog_wait >= wait);
+        let lanes = starts_with_backlog
+            .iter()
+            .map(|&more| Lane {
                 queue: VecDeque::new(),
                 events: 0,
                 last_ts_ms: None,
                 last_arrival: Some(start),
+                more,
             })
             .collect();
-        Merger { lanes, events: 0, wait, events_max }
+        Merger { lanes, events: 0, wait, backlog_wait, events_max }
     }
 
-    /// Adds a batch that arrived from `source` at `now`.
+    fn wait_of(&self, lane: &Lane<E, M>) -> Duration {
+        if lane.more {
+            self.backlog_wait
+        } else {
+            self.wait
+        }
+    }
+
+    /// Adds a batch that arrived from `source` at `now`; `more`: the source had more to read.
     pub fn push(
         &mut self,
         source: usize,
         entries: impl IntoIterator<Item = Entry<E, M>>,
+        more: bool,
         now: Instant,
     ) {
         let lane = &mut self.lanes[source];
         lane.last_arrival = Some(now);
+        lane.more = more;
         for e in entries {
             if let Entry::Event { ts_ms, .. } = &e {
                 lane.last_ts_ms = Some(lane.last_ts_ms.map_or(*ts_ms, |l| l.max(*ts_ms)));
@@ -105,7 +128,8 @@ impl<E, M> Merger<E, M> {
     fn blocked(&self, ts_ms: i64, now: Instant) -> bool {
         self.lanes.iter().any(|l| {
             l.queue.is_empty()
-                && l.last_arrival.is_some_and(|a| now.saturating_duration_since(a) < self.wait)
+                && l.last_arrival
+                    .is_some_and(|a| now.saturating_duration_since(a) < self.wait_of(l))
                 && l.last_ts_ms.is_none_or(|last| last < ts_ms)
         })
     }
@@ -115,8 +139,8 @@ impl<E, M> Merger<E, M> {
         self.lanes
             .iter()
             .filter(|l| l.queue.is_empty())
-            .filter_map(|l| l.last_arrival)
-            .map(|a| self.wait.saturating_sub(now.saturating_duration_since(a)))
+            .filter_map(|l| l.last_arrival.map(|a| (a, self.wait_of(l))))
+            .map(|(a, wait)| wait.saturating_sub(now.saturating_duration_since(a)))
             .filter(|d| !d.is_zero())
             .min()
     }
@@ -146,12 +170,13 @@ mod tests {
     #[test]
     fn two_backlogs_come_out_in_time_order_with_markers_after_their_events() {
         let t = Instant::now();
-        let mut m = M::new(2, Duration::from_millis(250), 1000, t);
-        m.push(0, [ev(10, 1, "a10"), ev(30, 2, "a30"), Entry::Marker("a-read")], t);
-        m.push(1, [ev(20, 1, "b20"), ev(40, 2, "b40")], t);
+        let mut m =
+            M::new(&[false; 2], Duration::from_millis(250), Duration::from_millis(250), 1000, t);
+        m.push(0, [ev(10, 1, "a10"), ev(30, 2, "a30"), Entry::Marker("a-read")], false, t);
+        m.push(1, [ev(20, 1, "b20"), ev(40, 2, "b40")], false, t);
         // b40 waits: source 0 is empty, delivered just now, and its latest event is older.
         assert_eq!(drain(&mut m, t, false), ["a10", "b20", "a30", "a-read"]);
-        m.push(0, [ev(50, 3, "a50")], t);
+        m.push(0, [ev(50, 3, "a50")], false, t);
         assert_eq!(drain(&mut m, t, false), ["b40"]);
         assert_eq!(m.wait_hint(t), Some(Duration::from_millis(250)));
         // Once source 1 has been quiet for `wait`, source 0 goes on alone.
@@ -162,10 +187,16 @@ mod tests {
     fn a_quiet_source_holds_nothing_back_and_older_events_pass_a_newer_one() {
         let start = Instant::now();
         let t = start + Duration::from_millis(300);
-        let mut m = M::new(3, Duration::from_millis(250), 1000, start);
+        let mut m = M::new(
+            &[false; 3],
+            Duration::from_millis(250),
+            Duration::from_millis(250),
+            1000,
+            start,
+        );
         // Source 2 has not delivered since start-up, 300 ms ago: not waited for.
-        m.push(1, [ev(100, 1, "live")], t);
-        m.push(0, [ev(5, 1, "old1"), ev(6, 2, "old2")], t);
+        m.push(1, [ev(100, 1, "live")], false, t);
+        m.push(0, [ev(5, 1, "old1"), ev(6, 2, "old2")], false, t);
         // Backlog events older than the live source's latest go first; the live event then
         // waits for the backlog's source, which just delivered and may hold more before it.
         assert_eq!(drain(&mut m, t, false), ["old1", "old2"]);
@@ -173,12 +204,29 @@ mod tests {
     }
 
     #[test]
+    fn a_source_reading_a_backlog_is_waited_for_longer() {
+        let t = Instant::now();
+        let mut m =
+            M::new(&[false; 2], Duration::from_millis(250), Duration::from_secs(10), 1000, t);
+        m.push(0, [ev(10, 1, "a10")], true, t);
+        m.push(1, [ev(20, 1, "b20"), ev(30, 2, "b30")], false, t);
+        assert_eq!(drain(&mut m, t, false), ["a10"]);
+        // Source 0 said more was there: a slow next batch is still waited for at 1 s ...
+        assert!(m.next(t + Duration::from_secs(1), false).is_none());
+        m.push(0, [ev(25, 2, "a25")], false, t + Duration::from_secs(1));
+        assert_eq!(drain(&mut m, t + Duration::from_secs(1), false), ["b20", "a25"]);
+        // ... and once it has caught up, only for `wait`.
+        assert_eq!(drain(&mut m, t + Duration::from_millis(1300), false), ["b30"]);
+    }
+
+    #[test]
     fn at_start_up_every_source_is_waited_for() {
         let t = Instant::now();
-        let mut m = M::new(2, Duration::from_millis(250), 1000, t);
-        m.push(1, [ev(50, 1, "b50")], t);
+        let mut m =
+            M::new(&[false; 2], Duration::from_millis(250), Duration::from_millis(250), 1000, t);
+        m.push(1, [ev(50, 1, "b50")], false, t);
         assert!(m.next(t, false).is_none());
-        m.push(0, [ev(10, 1, "a10")], t);
+        m.push(0, [ev(10, 1, "a10")], false, t);
         assert_eq!(drain(&mut m, t, false), ["a10"]);
         assert_eq!(drain(&mut m, t + Duration::from_millis(260), false), ["b50"]);
     }
@@ -186,13 +234,13 @@ mod tests {
     #[test]
     fn ties_go_by_source_then_line_and_force_or_a_full_buffer_waits_for_nobody() {
         let t = Instant::now();
-        let mut m = M::new(2, Duration::from_secs(60), 2, t);
-        m.push(1, [ev(7, 1, "b")], t);
-        m.push(0, [ev(7, 9, "a")], t);
+        let mut m = M::new(&[false; 2], Duration::from_secs(60), Duration::from_secs(60), 2, t);
+        m.push(1, [ev(7, 1, "b")], false, t);
+        m.push(0, [ev(7, 9, "a")], false, t);
         assert_eq!(drain(&mut m, t, false), ["a", "b"]);
-        m.push(0, [ev(8, 10, "x")], t);
-        m.push(1, [ev(1, 2, "y")], t);
-        m.push(1, [ev(9, 3, "z")], t);
+        m.push(0, [ev(8, 10, "x")], false, t);
+        m.push(1, [ev(1, 2, "y")], false, t);
+        m.push(1, [ev(9, 3, "z")], false, t);
         // Three held, more than two: order by what is held, without waiting.
         assert_eq!(drain(&mut m, t, false), ["y", "x"]);
         assert_eq!(drain(&mut m, t, true), ["z"]);

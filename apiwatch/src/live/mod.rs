@@ -225,7 +225,11 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         decoded: metrics.events.get_or_create(&Metrics::stage("decoded")).clone(),
     };
     let processor = Processor {
-        sources: live.sources.len(),
+        starts_with_backlog: live
+            .sources
+            .iter()
+            .map(|s| matches!(s.kind, SourceKind::File { .. } | SourceKind::Stdin))
+            .collect(),
         rules: Arc::clone(&rules),
         limits,
         store,

@@ -42,7 +42,7 @@ impl SourcePositions {
 
     /// Records that source `index` has been read (and its events stored) up to `mark`.
     pub fn advance(&mut self, index: usize, mark: &Mark) {
-        if let Mark::File { fingerprint, path, end_offset } = mark {
+        if let Mark::File { fingerprint, path, end_offset, .. } = mark {
             self.sources[index].1.advance(fingerprint, path, *end_offset);
         }
     }

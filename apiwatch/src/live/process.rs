@@ -20,11 +20,14 @@ use std::time::{Duration, Instant};
 const MAINTAIN_INTERVAL: Duration = Duration::from_secs(5);
 /// How long a source that just delivered is waited for before others go ahead of it.
 const MERGE_WAIT: Duration = Duration::from_millis(250);
+/// How long a source with a backlog (its last batch said more was there) is waited for.
+const MERGE_BACKLOG_WAIT: Duration = Duration::from_secs(10);
 /// Decoded events held for merging at most (about 1 KiB each).
 const MERGE_EVENTS_MAX: usize = 200_000;
 
 pub struct Processor {
-    pub sources: usize,
+    /// Per source: whether it starts with a backlog to read (files, stdin).
+    pub starts_with_backlog: Vec<bool>,
     pub rules: Arc<RuleSet>,
     pub limits: Limits,
     pub store: Store,
@@ -70,8 +73,13 @@ impl Processor {
         let queue_label = |q: &str| super::metrics::QueueLabel { queue: q.into() };
         let feed_depth = self.metrics.queue_depth.get_or_create(&queue_label("decoded")).clone();
         let merge_depth = self.metrics.queue_depth.get_or_create(&queue_label("merge")).clone();
-        let mut merger: Merger<Staged, Marker> =
-            Merger::new(self.sources, MERGE_WAIT, MERGE_EVENTS_MAX, Instant::now());
+        let mut merger: Merger<Staged, Marker> = Merger::new(
+            &self.starts_with_backlog,
+            MERGE_WAIT,
+            MERGE_BACKLOG_WAIT,
+            MERGE_EVENTS_MAX,
+            Instant::now(),
+        );
         let mut acks: Vec<(Ack, IngestReceipt)> = Vec::new();
         let mut dirty = false;
         let mut last_commit = Instant::now();
@@ -89,7 +97,9 @@ impl Processor {
                     d.engine = Detect::engine(rules, &self.limits);
                     d.rule_counts.clear();
                 }
-                Ok(Decoded::Items { source, items }) => merger.push(source, items, Instant::now()),
+                Ok(Decoded::Items { source, items, more }) => {
+                    merger.push(source, items, more, Instant::now())
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }

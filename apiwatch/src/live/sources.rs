@@ -83,10 +83,12 @@ pub fn follow_files(
         }
         for b in batches {
             let lines: Vec<Vec<u8>> = b.lines().map(|l| l.bytes.to_vec()).collect();
+            let more = std::fs::metadata(&b.path).is_ok_and(|m| m.len() > b.end_offset);
             let mark = Mark::File {
                 fingerprint: b.fingerprint,
                 path: b.path.clone(),
                 end_offset: b.end_offset,
+                more,
             };
             if !send(&feed_tx, Feed::Lines { source: src.index, lines, mark, ack: None }, &stop) {
                 return Ok(());

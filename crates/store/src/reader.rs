@@ -40,6 +40,7 @@ pub struct ScanStats {
     pub segments_read: u64,
     pub blocks_read: u64,
     pub blocks_skipped_by_time: u64,
+    pub blocks_skipped_by_key: u64,
     pub records_yielded: u64,
 }
 
@@ -157,6 +158,13 @@ impl Reader {
                     stats.blocks_skipped_by_time += 1;
                     continue;
                 }
+                let sealed_summary = segment.summary.as_ref().filter(|_| !segment.newest);
+                if let (Some(n), Some(summary)) = (need, sealed_summary) {
+                    if !n(&|key| summary.block_may_contain(block.index, key)) {
+                        stats.blocks_skipped_by_key += 1;
+                        continue;
+                    }
+                }
                 stats.blocks_read += 1;
                 let frame = block.frame;
                 let payload = &bytes[frame.payload_offset as usize..frame.end() as usize];
@@ -215,5 +223,6 @@ fn newest_summary(
         max_ms: cp.max_ms,
         last_hash: cp.last_hash,
         bloom: None,
+        block_blooms: Vec::new(),
     }))
 }

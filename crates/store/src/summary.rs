@@ -1,10 +1,14 @@
-//! Per-segment summaries for search: time bounds, counts, and a Bloom filter over the actor
-//! keys, in a signed sidecar `NNNNNNNNNNNN.sum` next to each sealed segment.
+//! Per-segment summaries for search: time bounds, counts, and Bloom filters over the actor
+//! keys (one for the segment, one per block), in a signed sidecar `NNNNNNNNNNNN.sum` next to
+//! each sealed segment. The segment's filter lets a search skip the segment; the blocks'
+//! filters let it skip, inside a segment it must read, the blocks the actor is not in.
 //!
-//! Layout (little-endian): magic `APIWSUM\0` (8), segment seq (8), record count (8), block
-//! count (4), min ms (8), max ms (8), last block hash (32), Bloom bit count (8; 0 = no filter,
-//! every key may be present), Bloom hash count (4), Bloom bits (bit count / 8), then an
-//! Ed25519 signature (64) of `SUMMARY_SIGNING_CONTEXT` and everything before it. A summary
+//! Layout (little-endian): magic `APIWSM2\0` (8), segment seq (8), record count (8), block
+//! count (4), min ms (8), max ms (8), last block hash (32), the segment's filter, a count of
+//! block filters (4; 0 = none, or the block count), the block filters in block order, then an
+//! Ed25519 signature (64) of `SUMMARY_SIGNING_CONTEXT` and everything before it. A filter is
+//! its bit count (8; 0 = no filter, every key may be present), hash count (4) and bits (bit
+//! count / 8). A summary of an older layout does not decode; the writer rebuilds it. A summary
 //! only decides what a search may skip, but an altered one could hide a segment from a search,
 //! hence the signature; one that does not verify is ignored and its segment scanned.
 
@@ -17,9 +21,9 @@ use crate::format::{Cursor, Hash};
 use crate::keys;
 
 /// The first 8 bytes of a summary file.
-pub const SUMMARY_MAGIC: [u8; 8] = *b"APIWSUM\0";
+pub const SUMMARY_MAGIC: [u8; 8] = *b"APIWSM2\0";
 /// Prefix of signed summary messages.
-pub const SUMMARY_SIGNING_CONTEXT: &[u8] = b"apiwatch-store summary v1\0";
+pub const SUMMARY_SIGNING_CONTEXT: &[u8] = b"apiwatch-store summary v2\0";
 /// Distinct actor keys tracked per segment. Past this the segment gets no filter (searches
 /// scan it): 1 Mi keys cost ~16 MiB of hashes while writing and a 1.2 MiB filter.
 pub const SUMMARY_KEYS_DISTINCT_MAX: usize = 1 << 20;
@@ -148,6 +152,9 @@ pub struct Summary {
     pub last_hash: Hash,
     /// `None`: no filter (too many keys), any key may be present.
     pub bloom: Option<Bloom>,
+    /// One filter per block, in block order; empty when unknown (every block may hold any
+    /// key).
+    pub block_blooms: Vec<Option<Bloom>>,
 }
 
 impl Summary {
@@ -161,6 +168,14 @@ impl Summary {
         self.bloom.as_ref().is_none_or(|bloom| bloom.may_contain(key))
     }
 
+    /// Whether records with `key` may be in block `index`.
+    pub fn block_may_contain(&self, index: u32, key: &[u8]) -> bool {
+        match self.block_blooms.get(index as usize) {
+            Some(Some(bloom)) => bloom.may_contain(key),
+            _ => true,
+        }
+    }
+
     /// The signed file contents.
     pub fn encode(&self, signing_key: &SigningKey) -> Vec<u8> {
         let mut out = Vec::new();
@@ -171,13 +186,13 @@ impl Summary {
         out.extend_from_slice(&self.min_ms.to_le_bytes());
         out.extend_from_slice(&self.max_ms.to_le_bytes());
         out.extend_from_slice(&self.last_hash);
-        match &self.bloom {
-            Some(bloom) => {
-                out.extend_from_slice(&bloom.bit_count.to_le_bytes());
-                out.extend_from_slice(&bloom.hash_count.to_le_bytes());
-                out.extend_from_slice(&bloom.bits);
-            }
-            None => out.extend_from_slice(&[0; 12]),
+        encode_bloom(self.bloom.as_ref(), &mut out);
+        assert!(
+            self.block_blooms.is_empty() || self.block_blooms.len() == self.block_count as usize
+        );
+        out.extend_from_slice(&(self.block_blooms.len() as u32).to_le_bytes());
+        for b in &self.block_blooms {
+            encode_bloom(b.as_ref(), &mut out);
         }
         let signature = keys::sign(signing_key, SUMMARY_SIGNING_CONTEXT, &out);
         out.extend_from_slice(&signature);
@@ -204,24 +219,53 @@ impl Summary {
         let min_ms = r.i64()?;
         let max_ms = r.i64()?;
         let last_hash = r.hash()?;
-        let bit_count = r.u64()?;
-        let hash_count = r.u32()?;
-        let bloom = if bit_count == 0 {
-            None
-        } else {
-            if bit_count & 7 != 0 || bit_count > BLOOM_BITS_MAX || !(1..=32).contains(&hash_count) {
-                return Err(format!(
-                    "bad Bloom filter shape ({bit_count} bits, {hash_count} hashes)"
-                ));
-            }
-            let bits = r.take((bit_count / 8) as usize)?.to_vec();
-            Some(Bloom { bits, bit_count, hash_count })
-        };
+        let bloom = decode_bloom(&mut r)?;
+        let filters = r.u32()?;
+        if filters != 0 && filters != block_count {
+            return Err(format!("{filters} block filters for {block_count} blocks"));
+        }
+        let mut block_blooms = Vec::with_capacity(filters.min(1 << 16) as usize);
+        for _ in 0..filters {
+            block_blooms.push(decode_bloom(&mut r)?);
+        }
         if r.remaining() != 0 {
             return Err("trailing bytes after the summary".into());
         }
-        Ok(Summary { seq, record_count, block_count, min_ms, max_ms, last_hash, bloom })
+        Ok(Summary {
+            seq,
+            record_count,
+            block_count,
+            min_ms,
+            max_ms,
+            last_hash,
+            bloom,
+            block_blooms,
+        })
     }
+}
+
+fn encode_bloom(bloom: Option<&Bloom>, out: &mut Vec<u8>) {
+    match bloom {
+        Some(bloom) => {
+            out.extend_from_slice(&bloom.bit_count.to_le_bytes());
+            out.extend_from_slice(&bloom.hash_count.to_le_bytes());
+            out.extend_from_slice(&bloom.bits);
+        }
+        None => out.extend_from_slice(&[0; 12]),
+    }
+}
+
+fn decode_bloom(r: &mut Cursor<'_>) -> Result<Option<Bloom>, String> {
+    let bit_count = r.u64()?;
+    let hash_count = r.u32()?;
+    if bit_count == 0 {
+        return Ok(None);
+    }
+    if bit_count & 7 != 0 || bit_count > BLOOM_BITS_MAX || !(1..=32).contains(&hash_count) {
+        return Err(format!("bad Bloom filter shape ({bit_count} bits, {hash_count} hashes)"));
+    }
+    let bits = r.take((bit_count / 8) as usize)?.to_vec();
+    Ok(Some(Bloom { bits, bit_count, hash_count }))
 }
 
 #[cfg(test)]
@@ -256,10 +300,15 @@ mod tests {
             max_ms: 9,
             last_hash: [4; 32],
             bloom: keys.bloom(),
+            block_blooms: vec![keys.bloom()],
         };
         let mut bytes = summary.encode(&signing_key);
         let public = signing_key.verifying_key();
-        assert_eq!(Summary::decode(&bytes, &public).unwrap(), summary);
+        let decoded = Summary::decode(&bytes, &public).unwrap();
+        assert_eq!(decoded, summary);
+        assert!(decoded.block_may_contain(0, b"alice"));
+        assert!(!decoded.block_may_contain(0, b"mallory"));
+        assert!(decoded.block_may_contain(1, b"mallory"), "no filter: anything may be there");
         bytes[20] ^= 1;
         assert!(Summary::decode(&bytes, &public).is_err());
     }

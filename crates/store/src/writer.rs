@@ -21,7 +21,7 @@ use crate::keys;
 use crate::layout;
 use crate::records::{encode_record, for_each_record, BlockDecoder, BlockEncoder};
 use crate::retention::{self, RetentionEntry, RetentionLog};
-use crate::summary::{KeySet, Summary};
+use crate::summary::{Bloom, KeySet, Summary};
 use crate::StoreError;
 
 /// What one `maintain` call did.
@@ -75,6 +75,9 @@ struct OpenSegment {
     max_ms: i64,
     last_hash: Hash,
     keys: KeySet,
+    /// The keys of the block being gathered, and the filters of the blocks written.
+    block_keys: KeySet,
+    block_blooms: Vec<Option<Bloom>>,
 }
 
 /// An open store: the only writer of its directory.
@@ -200,7 +203,7 @@ impl Store {
                             return Err(StoreError::Decrypt { seq, block_index: 0 });
                         }
                         let mut keys_seen = KeySet::default();
-                        collect_keys(
+                        let block_blooms = collect_keys(
                             &path,
                             &bytes,
                             &check,
@@ -228,6 +231,8 @@ impl Store {
                             max_ms: cp.max_ms,
                             last_hash: cp.last_hash,
                             keys: keys_seen,
+                            block_keys: KeySet::default(),
+                            block_blooms,
                         });
                     }
                 }
@@ -302,6 +307,7 @@ impl Store {
         self.pending_max_ms = self.pending_max_ms.max(ts_ms);
         for key in keys {
             self.open.keys.insert(key);
+            self.open.block_keys.insert(key);
         }
         if self.pending.len() >= self.config.block_bytes_target {
             self.guard(Store::write_block)?;
@@ -456,6 +462,7 @@ impl Store {
         open.min_ms = open.min_ms.min(self.pending_min_ms);
         open.max_ms = open.max_ms.max(self.pending_max_ms);
         open.last_hash = hash;
+        open.block_blooms.push(std::mem::take(&mut open.block_keys).bloom());
         self.pending.clear();
         self.pending_count = 0;
         self.pending_min_ms = i64::MAX;
@@ -502,6 +509,7 @@ impl Store {
             max_ms: open.max_ms,
             last_hash: open.last_hash,
             bloom: open.keys.bloom(),
+            block_blooms: open.block_blooms.clone(),
         };
         let summary_bytes = write_summary(&self.config.dir, &summary, &self.signing_key)?;
         let next = create_segment(
@@ -614,6 +622,8 @@ fn create_segment(
         max_ms: i64::MIN,
         last_hash: prev_hash,
         keys: KeySet::default(),
+        block_keys: KeySet::default(),
+        block_blooms: Vec::new(),
     })
 }
 
@@ -682,10 +692,12 @@ fn rebuild_summary(
     let header = check.header.as_ref().expect("a checked segment has a header");
     let checkpoint = check.last_checkpoint.as_ref().expect("a committed segment has a checkpoint");
     let mut keys_seen = KeySet::default();
+    let mut block_blooms = Vec::new();
     if header.encrypted && cipher.is_none() {
         keys_seen.overflowed = true;
     } else {
-        collect_keys(path, bytes, check, header.encrypted, cipher, decoder, &mut keys_seen)?;
+        block_blooms =
+            collect_keys(path, bytes, check, header.encrypted, cipher, decoder, &mut keys_seen)?;
     }
     Ok(Summary {
         seq: header.seq,
@@ -695,6 +707,7 @@ fn rebuild_summary(
         max_ms: checkpoint.max_ms,
         last_hash: checkpoint.last_hash,
         bloom: keys_seen.bloom(),
+        block_blooms,
     })
 }
 
@@ -706,9 +719,11 @@ fn collect_keys(
     cipher: Option<&BlockCipher>,
     decoder: &mut BlockDecoder,
     keys_seen: &mut KeySet,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Option<Bloom>>, StoreError> {
     let seq = check.header.as_ref().map_or(0, |h| h.seq);
+    let mut block_blooms = Vec::with_capacity(check.blocks.len());
     for block in &check.blocks {
+        let mut block_keys = KeySet::default();
         let frame = block.frame;
         let payload = &bytes[frame.payload_offset as usize..frame.end() as usize];
         let view =
@@ -720,12 +735,14 @@ fn collect_keys(
         for_each_record(raw, block.record_count, |record| {
             for key in record.keys() {
                 keys_seen.insert(key);
+                block_keys.insert(key);
             }
             true
         })
         .map_err(|reason| corrupt(path, seq, frame.offset, reason))?;
+        block_blooms.push(block_keys.bloom());
     }
-    Ok(())
+    Ok(block_blooms)
 }
 
 fn truncate_to(path: &Path, len: u64) -> Result<(), StoreError> {
