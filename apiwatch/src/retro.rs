@@ -21,15 +21,12 @@ pub fn run(
     dir: &Path,
     started: Instant,
 ) -> anyhow::Result<u8> {
-    let now = crate::live::now_ms();
-    let from_ms = match &args.since {
-        Some(s) => crate::search_cmd::parse_time(s, now).map_err(|e| e.context("--since"))?,
-        None => i64::MIN,
-    };
-    let to_ms = match &args.until {
-        Some(s) => crate::search_cmd::parse_time(s, now).map_err(|e| e.context("--until"))?,
-        None => i64::MAX,
-    };
+    let (from_ms, to_ms) = crate::search_cmd::time_range(
+        args.since.as_deref(),
+        args.until.as_deref(),
+        crate::live::now_ms(),
+        ("--since", "--until"),
+    )?;
     let encryption = match &args.config {
         Some(c) => {
             crate::live::encryption_key(crate::config::load(c)?.live.storage.encryption.as_ref())?
@@ -54,10 +51,7 @@ pub fn run(
     reader
         .scan(from_ms, to_ms, None, |_, record| {
             report.lines += 1;
-            let data = serde_json::from_slice::<serde_json::Value>(record)
-                .map_err(anyhow::Error::from)
-                .and_then(|v| apiwatch_core::ecs::from_ecs_json(&v).map_err(anyhow::Error::from));
-            match data {
+            match crate::search_cmd::read_stored(record) {
                 Ok(mut d) => {
                     d.origin = apiwatch_core::Origin { input: 0, line: report.lines };
                     let ev = redactor.redact(d);

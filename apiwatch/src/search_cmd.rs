@@ -13,7 +13,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 /// Distinct values `--count-by` tallies at most (the rest are counted as `(other)`).
-pub const COUNT_BY_VALUES_MAX: usize = 100_000;
+const COUNT_BY_VALUES_MAX: usize = 100_000;
 
 /// A time bound: RFC 3339, epoch milliseconds, or a duration back from now (`2h`, `7d`).
 pub fn parse_time(text: &str, now_ms: i64) -> anyhow::Result<i64> {
@@ -26,6 +26,51 @@ pub fn parse_time(text: &str, now_ms: i64) -> anyhow::Result<i64> {
     match crate::config::units::parse_duration_ms(text) {
         Ok(d) => Ok(now_ms - d),
         Err(_) => anyhow::bail!("`{text}`: expected an RFC 3339 time, epoch milliseconds or a duration back from now (30m, 2h, 7d)"),
+    }
+}
+
+/// `[from, to]` from optional `since` and `until` bounds (see [`parse_time`]); an error
+/// names the bound (`since_name`/`until_name`: how the caller calls them).
+pub fn time_range(
+    since: Option<&str>,
+    until: Option<&str>,
+    now_ms: i64,
+    names: (&str, &str),
+) -> anyhow::Result<(i64, i64)> {
+    let from_ms = since.map(|s| parse_time(s, now_ms).context(names.0.to_string())).transpose()?;
+    let to_ms = until.map(|s| parse_time(s, now_ms).context(names.1.to_string())).transpose()?;
+    Ok((from_ms.unwrap_or(i64::MIN), to_ms.unwrap_or(i64::MAX)))
+}
+
+/// A stored record (ECS JSON, as the live service writes it) read back into event data.
+pub fn read_stored(record: &[u8]) -> anyhow::Result<EventData> {
+    let v = serde_json::from_slice::<serde_json::Value>(record)?;
+    Ok(apiwatch_core::ecs::from_ecs_json(&v)?)
+}
+
+/// The values of one field counted over events, bounded: past [`COUNT_BY_VALUES_MAX`]
+/// distinct values, new ones are counted together as `(other)`.
+#[derive(Default)]
+pub struct Tally {
+    counts: HashMap<String, u64>,
+}
+
+impl Tally {
+    pub fn add(&mut self, ev: &EventData, field: &Field) {
+        let v = ev.get(field).to_text().unwrap_or_else(|| "(absent)".to_string());
+        if self.counts.len() < COUNT_BY_VALUES_MAX || self.counts.contains_key(&v) {
+            *self.counts.entry(v).or_default() += 1;
+        } else {
+            *self.counts.entry("(other)".to_string()).or_default() += 1;
+        }
+    }
+
+    /// The `n` most frequent values, ties by value.
+    pub fn top(self, n: usize) -> Vec<(String, u64)> {
+        let mut top: Vec<(String, u64)> = self.counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(n);
+        top
     }
 }
 
@@ -58,10 +103,7 @@ pub fn scan_events(
     let mut failed: Option<anyhow::Error> = None;
     let stats =
         reader.scan_filtered(from_ms, to_ms, need.as_ref().map(|_| &test as _), |_, record| {
-            let parsed = serde_json::from_slice::<serde_json::Value>(record)
-                .map_err(anyhow::Error::from)
-                .and_then(|v| apiwatch_core::ecs::from_ecs_json(&v).map_err(anyhow::Error::from));
-            match parsed {
+            match read_stored(record) {
                 Ok(ev) if query.matches(&ev) => each(ev),
                 Ok(_) => ControlFlow::Continue(()),
                 Err(e) => {
@@ -96,14 +138,8 @@ fn cell(ev: &EventData, f: &Field) -> String {
 
 pub fn run(args: SearchArgs) -> anyhow::Result<u8> {
     let now = crate::live::now_ms();
-    let from_ms = match &args.since {
-        Some(s) => parse_time(s, now).context("--since")?,
-        None => i64::MIN,
-    };
-    let to_ms = match &args.until {
-        Some(s) => parse_time(s, now).context("--until")?,
-        None => i64::MAX,
-    };
+    let (from_ms, to_ms) =
+        time_range(args.since.as_deref(), args.until.as_deref(), now, ("--since", "--until"))?;
     let query = parse_filters(&args.filters)?;
     let count_by = match &args.count_by {
         Some(name) => Some(
@@ -119,7 +155,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<u8> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut shown = 0u64;
-    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut tally = Tally::default();
     let mut write_err: Option<std::io::Error> = None;
     let limit = args.limit.unwrap_or(u64::MAX);
     if count_by.is_none() && !args.json {
@@ -128,12 +164,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<u8> {
     }
     let stats = scan_events(&mut reader, &query, from_ms, to_ms, |ev| {
         if let Some(f) = &count_by {
-            let v = ev.get(f).to_text().unwrap_or_else(|| "(absent)".to_string());
-            if counts.len() < COUNT_BY_VALUES_MAX || counts.contains_key(&v) {
-                *counts.entry(v).or_default() += 1;
-            } else {
-                *counts.entry("(other)".to_string()).or_default() += 1;
-            }
+            tally.add(&ev, f);
             return ControlFlow::Continue(());
         }
         let line = if args.json {
@@ -160,10 +191,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     if count_by.is_some() {
-        let mut top: Vec<(String, u64)> = counts.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        top.truncate(args.limit.map_or(20, |l| l as usize));
-        for (v, n) in top {
+        for (v, n) in tally.top(args.limit.map_or(20, |l| l as usize)) {
             if args.json {
                 writeln!(out, "{}", serde_json::json!({"value": v, "count": n}))?;
             } else {

@@ -171,23 +171,15 @@ fn run_search(
     access: &SearchAccess,
     params: &SearchParams,
 ) -> Result<serde_json::Value, SearchFailure> {
-    use crate::search_cmd::{parse_filters, parse_time, scan_events};
+    use crate::search_cmd::{parse_filters, scan_events, time_range, Tally};
     let bad = |e: anyhow::Error| SearchFailure::Request(format!("{e:#}"));
-    let now = super::now_ms();
-    let from_ms = params
-        .since
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()
-        .map_err(bad)?
-        .unwrap_or(i64::MIN);
-    let to_ms = params
-        .until
-        .as_deref()
-        .map(|s| parse_time(s, now))
-        .transpose()
-        .map_err(bad)?
-        .unwrap_or(i64::MAX);
+    let (from_ms, to_ms) = time_range(
+        params.since.as_deref(),
+        params.until.as_deref(),
+        super::now_ms(),
+        ("since", "until"),
+    )
+    .map_err(bad)?;
     let filters: Vec<String> = params.q.iter().filter(|q| !q.trim().is_empty()).cloned().collect();
     let query = parse_filters(&filters).map_err(bad)?;
     let count_by =
@@ -201,15 +193,10 @@ fn run_search(
     let mut reader = apiwatch_store::Reader::open(&access.data_dir, access.encryption_key)
         .map_err(|e| SearchFailure::Store(e.to_string()))?;
     let mut events = Vec::new();
-    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut tally = Tally::default();
     let stats = scan_events(&mut reader, &query, from_ms, to_ms, |ev| {
         if let Some(f) = &count_by {
-            if let Some(v) = ev.get(f).to_text() {
-                if counts.len() < crate::search_cmd::COUNT_BY_VALUES_MAX || counts.contains_key(&v)
-                {
-                    *counts.entry(v).or_default() += 1;
-                }
-            }
+            tally.add(&ev, f);
             return std::ops::ControlFlow::Continue(());
         }
         events.push(apiwatch_core::ecs::to_ecs_json(&ev));
@@ -228,11 +215,11 @@ fn run_search(
         "blocks_read": stats.blocks_read,
     });
     if count_by.is_some() {
-        let mut top: Vec<(String, u64)> = counts.into_iter().collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        top.truncate(limit as usize);
-        let counts: Vec<_> =
-            top.into_iter().map(|(v, n)| serde_json::json!({"value": v, "count": n})).collect();
+        let counts: Vec<_> = tally
+            .top(limit as usize)
+            .into_iter()
+            .map(|(v, n)| serde_json::json!({"value": v, "count": n}))
+            .collect();
         return Ok(serde_json::json!({"counts": counts, "scan": scan}));
     }
     Ok(serde_json::json!({"events": events, "scan": scan}))

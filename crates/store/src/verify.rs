@@ -86,14 +86,11 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, StoreError> {
     seqs.retain(|&seq| seq >= expected_seq);
     report.segments_pending_deletion = (before - seqs.len()) as u64;
     if seqs.is_empty() {
-        report.problem = Some(Problem {
-            kind: ProblemKind::Removed,
-            path: layout::segment_path(dir, expected_seq),
-            segment_seq: Some(expected_seq),
-            block_index: None,
-            offset_bytes: 0,
-            detail: "no segment files; the open segment is never deleted".into(),
-        });
+        report.problem = Some(missing_segment(
+            dir,
+            expected_seq,
+            "no segment files; the open segment is never deleted".into(),
+        ));
         return Ok(report);
     }
     report.first_segment_seq = seqs.first().copied();
@@ -101,14 +98,11 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, StoreError> {
 
     for (at, &seq) in seqs.iter().enumerate() {
         if seq != expected_seq {
-            report.problem = Some(Problem {
-                kind: ProblemKind::Removed,
-                path: layout::segment_path(dir, expected_seq),
-                segment_seq: Some(expected_seq),
-                block_index: None,
-                offset_bytes: 0,
-                detail: format!("segment {expected_seq} is missing (next present is {seq})"),
-            });
+            report.problem = Some(missing_segment(
+                dir,
+                expected_seq,
+                format!("segment {expected_seq} is missing (next present is {seq})"),
+            ));
             return Ok(report);
         }
         let path = layout::segment_path(dir, seq);
@@ -191,5 +185,17 @@ fn log_problem(
         block_index: None,
         offset_bytes: offset,
         detail: detail.to_string(),
+    }
+}
+
+/// The problem of segment `seq` not being there.
+fn missing_segment(dir: &Path, seq: u64, detail: String) -> Problem {
+    Problem {
+        kind: ProblemKind::Removed,
+        path: layout::segment_path(dir, seq),
+        segment_seq: Some(seq),
+        block_index: None,
+        offset_bytes: 0,
+        detail,
     }
 }
