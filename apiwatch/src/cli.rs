@@ -36,6 +36,18 @@ pub enum Command {
     /// Search stored events by time range and filters (`source.ip=10.0.0.0/8 AND
     /// http.response.status_code>=500`).
     Search(SearchArgs),
+    /// Decisions (block, throttle, lock, revoke, step-up) over the service's API.
+    #[command(subcommand)]
+    Decisions(crate::client::DecisionsCommand),
+    /// Alerts over the service's API.
+    #[command(subcommand)]
+    Alerts(crate::client::AlertsCommand),
+    /// Incidents over the service's API.
+    #[command(subcommand)]
+    Incidents(crate::client::IncidentsCommand),
+    /// API tokens: create one locally, list or revoke over the API.
+    #[command(subcommand)]
+    Tokens(crate::client::TokensCommand),
 }
 
 #[derive(Debug, Args)]
@@ -224,5 +236,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::CheckConfig { file } => crate::store_cmd::check_config(&file),
         Command::Verify(args) => crate::store_cmd::verify(args),
         Command::Search(args) => crate::search_cmd::run(args),
+        Command::Decisions(c) => crate::client::decisions(c),
+        Command::Alerts(c) => crate::client::alerts(c),
+        Command::Incidents(c) => crate::client::incidents(c),
+        Command::Tokens(c) => crate::client::tokens(c),
     }
 }

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod client;
 mod config;
 mod demo;
 mod formats;

@@ -13,6 +13,14 @@ pub fn check_config(file: &Path) -> anyhow::Result<u8> {
     let enrich = crate::replay::enrich_config(&cfg, None, None, None);
     apiwatch_enrich::Enricher::build(&enrich).context("enrichment")?;
     crate::live::store_config(&data_dir, &cfg.live)?;
+    let ids: Vec<&str> = rules.rules().iter().map(|r| r.id.as_str()).collect();
+    if let Err(errs) = apiwatch_respond::decide::Policy::new(&cfg.live.decisions, &ids) {
+        let lines: Vec<String> = errs.iter().map(|e| format!("{}: {e}", file.display())).collect();
+        anyhow::bail!("{} problem(s) in the configuration:\n{}", lines.len(), lines.join("\n"));
+    }
+    if let Some(tls) = &cfg.live.tls {
+        crate::live::tls_config(tls)?;
+    }
     println!(
         "{}: valid ({} source(s), {} rule(s), data in {})",
         apiwatch_core::escape::for_terminal(&file.display().to_string()),

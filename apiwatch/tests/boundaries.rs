@@ -10,7 +10,7 @@ const FORBIDDEN: &[&str] =
 
 /// Crates that do file I/O but stay synchronous (the service wires them to its runtime), and
 /// the runtime and network crates they may not use.
-const SYNC_CRATES: &[&str] = &["store", "source"];
+const SYNC_CRATES: &[&str] = &["store", "source", "state"];
 const RUNTIMES: &[&str] = &["tokio", "hyper", "axum", "reqwest", "async-nats", "mio"];
 
 #[test]

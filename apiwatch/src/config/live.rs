@@ -67,6 +67,24 @@ pub(super) struct RawAlerts {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawApi {
     token: Option<Text>,
+    tls: Option<RawTls>,
+    /// Listen on a non-loopback address without TLS (behind a TLS-terminating proxy).
+    allow_plaintext: Option<bool>,
+    /// The address people reach the service at, for links in notifications.
+    public_url: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: Text,
+    key: Text,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawState {
+    pub path: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,11 +126,26 @@ pub enum ReadFrom {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceKind {
-    File { include: Vec<String>, exclude: Vec<String>, read_from: ReadFrom },
-    Syslog { udp: Option<SocketAddr>, tcp: Option<SocketAddr> },
-    Http { token: Secret, max_body_bytes: u64 },
+    File {
+        include: Vec<String>,
+        exclude: Vec<String>,
+        read_from: ReadFrom,
+    },
+    Syslog {
+        udp: Option<SocketAddr>,
+        tcp: Option<SocketAddr>,
+    },
+    Http {
+        token: Secret,
+        max_body_bytes: u64,
+    },
     Stdin,
+    /// The calls through the inline gateway (`gateway:`), recorded without log text.
+    Gateway,
 }
+
+/// The name of the source the gateway's calls come from.
+pub const GATEWAY_SOURCE: &str = "gateway";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceSpec {
@@ -161,7 +194,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct LiveSettings {
     pub data_dir: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
@@ -171,8 +204,30 @@ pub struct LiveSettings {
     pub alerts_file: Option<PathBuf>,
     pub log_level: String,
     pub log_format: LogFormat,
-    /// Bearer token of the HTTP API (`GET /v1/events/search`); the API is off without one.
+    /// A bearer token from the configuration with the `admin` role (tokens made with
+    /// `apiwatch tokens create` live, hashed, in the state database).
     pub api_token: Option<Secret>,
+    /// Certificate and key (PEM) of the HTTP server; plain HTTP without them.
+    pub tls: Option<TlsFiles>,
+    /// Whether plain HTTP may listen on an address other than loopback.
+    pub allow_plaintext: bool,
+    pub public_url: Option<String>,
+    /// The state database (alerts, incidents, decisions, tokens, audit); `<data_dir>/state.db`
+    /// by default.
+    pub state_path: Option<PathBuf>,
+    pub correlate: apiwatch_detect::correlate::CorrelateConfig,
+    pub decisions: apiwatch_respond::decide::PolicyConfig,
+    pub notify: apiwatch_respond::notify::NotifyConfig,
+    /// The inline gateway, when configured.
+    pub gateway: Option<apiwatch_gateway::GatewayConfig>,
+    /// What the gateway's request and response bodies are inspected for.
+    pub inspect: apiwatch_enrich::inspect::InspectConfig,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for LiveSettings {
@@ -187,6 +242,15 @@ impl Default for LiveSettings {
             log_level: "info".to_string(),
             log_format: LogFormat::Text,
             api_token: None,
+            tls: None,
+            allow_plaintext: false,
+            public_url: None,
+            state_path: None,
+            correlate: Default::default(),
+            decisions: Default::default(),
+            notify: Default::default(),
+            gateway: None,
+            inspect: Default::default(),
         }
     }
 }
@@ -206,7 +270,25 @@ pub(super) fn validate(
     if let Some(t) = raw.listen {
         s.listen = p.text(&t, "listen").and_then(|v| socket(&v, &t, "listen", file, p));
     }
-    if let Some(t) = raw.api.and_then(|a| a.token) {
+    let mut api = raw.api.unwrap_or_default();
+    if let Some(tls) = api.tls.take() {
+        let cert = p.text(&tls.cert, "api.tls.cert").map(|v| resolve(&v));
+        let key = p.text(&tls.key, "api.tls.key").map(|v| resolve(&v));
+        if let (Some(cert), Some(key)) = (cert, key) {
+            s.tls = Some(TlsFiles { cert, key });
+        }
+    }
+    s.allow_plaintext = api.allow_plaintext.unwrap_or(false);
+    s.public_url = api.public_url.take().and_then(|t| p.text(&t, "api.public_url"));
+    if let (Some(addr), None, false) = (s.listen, &s.tls, s.allow_plaintext) {
+        if !addr.ip().is_loopback() {
+            p.plain(format!(
+                "{}: listen: {addr} is not a loopback address and `api.tls` is not set: configure a certificate, or set `api.allow_plaintext: true` if a TLS proxy stands in front",
+                file.display()
+            ));
+        }
+    }
+    if let Some(t) = api.token {
         match p.text(&t, "api.token") {
             Some(v) if v.len() >= TOKEN_CHARS_MIN => s.api_token = Some(Secret(v)),
             Some(_) => p.at(file, &t, "api.token", &format!("must be at least {TOKEN_CHARS_MIN} characters (use ${{ENV}} to keep it out of the file)")),

@@ -6,6 +6,7 @@
 //! rules, limits); `run` also reads the live sections (`live.rs`).
 
 pub mod live;
+mod respond;
 pub mod units;
 
 use anyhow::{bail, Context};
@@ -44,6 +45,12 @@ struct RawConfig {
     alerts: Option<live::RawAlerts>,
     log: Option<live::RawLog>,
     api: Option<live::RawApi>,
+    state: Option<live::RawState>,
+    correlate: Option<respond::RawSection>,
+    decisions: Option<respond::RawSection>,
+    notify: Option<respond::RawSection>,
+    gateway: Option<respond::RawSection>,
+    inspect: Option<respond::RawSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,6 +206,44 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<ReplayConfig> {
         api: raw.api,
     };
     cfg.live = live::validate(raw_live, file, &resolve, &mut p);
+    cfg.live.state_path =
+        raw.state.and_then(|s| s.path).and_then(|t| p.text(&t, "state.path")).map(|v| resolve(&v));
+    cfg.live.decisions = respond::section(raw.decisions, "decisions", file, &mut p);
+    let correlate: respond::RawCorrelate =
+        respond::section(raw.correlate, "correlate", file, &mut p);
+    match correlate.validate() {
+        Ok(c) => cfg.live.correlate = c,
+        Err(problems) => {
+            for problem in problems {
+                p.plain(format!("{}: {problem}", file.display()));
+            }
+        }
+    }
+    cfg.live.notify = respond::section(raw.notify, "notify", file, &mut p);
+    cfg.live.gateway = respond::section(raw.gateway, "gateway", file, &mut p);
+    cfg.live.inspect = respond::section(raw.inspect, "inspect", file, &mut p);
+    if let Some(g) = &cfg.live.gateway {
+        if let Err(errs) = g.validate() {
+            for e in errs {
+                p.plain(format!("{}: gateway.{}: {}", file.display(), e.path, e.message));
+            }
+        }
+        if cfg.live.sources.iter().any(|s| s.name == live::GATEWAY_SOURCE) {
+            p.plain(format!(
+                "{}: sources: `{}` names the gateway's calls; give the source another name",
+                file.display(),
+                live::GATEWAY_SOURCE
+            ));
+        }
+        cfg.live.sources.push(live::SourceSpec {
+            name: live::GATEWAY_SOURCE.to_string(),
+            format: None,
+            kind: live::SourceKind::Gateway,
+        });
+    }
+    if let Err(e) = apiwatch_enrich::inspect::Inspector::build(&cfg.live.inspect) {
+        p.plain(format!("{}: inspect: {e}", file.display()));
+    }
     for s in &cfg.live.sources {
         if let Some(f) = &s.format {
             let known =

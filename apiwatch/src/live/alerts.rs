@@ -1,5 +1,6 @@
 //! Where alerts go as they are raised: a JSON Lines file (flushed per alert, so a reader
-//! tailing it sees each alert at once), the log, and the metrics.
+//! tailing it sees each alert at once), the log, the metrics, and the response thread
+//! (state database, correlation, decisions, notifications).
 
 use super::metrics::{AlertLabel, Metrics, RuleLabel};
 use apiwatch_core::Alert;
@@ -10,10 +11,27 @@ use std::sync::Arc;
 pub struct AlertSink {
     file: Option<std::fs::File>,
     metrics: Arc<Metrics>,
+    respond: Option<Responding>,
+    /// Alerts handed to the response thread so far.
+    sent: u64,
 }
 
+/// The response thread's queue, and its count of alerts handled (stored in the state
+/// database), which `wait_recorded` compares with what was sent.
+pub struct Responding {
+    pub queue: crossbeam_channel::Sender<Alert>,
+    pub handled: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// How long a store commit waits for the response thread to record the alerts before it.
+const RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl AlertSink {
-    pub fn open(path: Option<&Path>, metrics: Arc<Metrics>) -> anyhow::Result<AlertSink> {
+    pub fn open(
+        path: Option<&Path>,
+        metrics: Arc<Metrics>,
+        respond: Option<Responding>,
+    ) -> anyhow::Result<AlertSink> {
         let file =
             match path {
                 Some(p) => {
@@ -26,7 +44,7 @@ impl AlertSink {
                 }
                 None => None,
             };
-        Ok(AlertSink { file, metrics })
+        Ok(AlertSink { file, metrics, respond, sent: 0 })
     }
 
     /// Writes out and clears `alerts`; `now_ms` is the wall clock, for the detection lag.
@@ -57,6 +75,30 @@ impl AlertSink {
                     tracing::error!(error = %e, "cannot write an alert to the alerts file");
                 }
             }
+            // Blocks when the response thread is behind: alerts are never dropped.
+            if let Some(r) = &self.respond {
+                if r.queue.send(a).is_err() {
+                    tracing::error!("the response thread is gone; alerts reach the file only");
+                    self.respond = None;
+                } else {
+                    self.sent += 1;
+                }
+            }
+        }
+    }
+
+    /// Waits until the response thread has recorded every alert sent so far, so that a store
+    /// commit (after which the events before it are never read again) never leaves their
+    /// alerts only in memory. Bounded: a stuck response thread is logged, not waited for.
+    pub fn wait_recorded(&self) {
+        let Some(r) = &self.respond else { return };
+        let deadline = std::time::Instant::now() + RECORD_WAIT;
+        while r.handled.load(std::sync::atomic::Ordering::Acquire) < self.sent {
+            if std::time::Instant::now() > deadline {
+                tracing::warn!("the response thread is behind; committing without waiting");
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 

@@ -135,6 +135,8 @@ pub struct DecodeStage {
     pub enricher: Arc<Enricher>,
     pub redactor: Redactor,
     pub decoded: Counter,
+    /// Inspects the gateway's body prefixes (login account, records, exposure).
+    pub inspector: Option<apiwatch_enrich::inspect::Inspector>,
 }
 
 impl DecodeStage {
@@ -151,6 +153,11 @@ impl DecodeStage {
                     enrich = self.enricher.worker();
                     continue;
                 }
+                Feed::Calls { source, calls } => Decoded::Items {
+                    source,
+                    items: self.calls(source, calls, &mut enrich),
+                    more: false,
+                },
                 Feed::Lines { source, lines, mark, ack } => {
                     let more = matches!(mark, Mark::File { more: true, .. });
                     Decoded::Items {
@@ -240,6 +247,33 @@ impl DecodeStage {
                 items.push(Entry::Marker(Marker::Reply(a, receipt)));
                 receipt = IngestReceipt { accepted: 0, unparsed: 0 };
             }
+        }
+        items
+    }
+
+    /// Turns gateway calls into events: inspected, enriched and redacted.
+    fn calls(
+        &mut self,
+        source: usize,
+        calls: Vec<apiwatch_gateway::CallRecord>,
+        enrich: &mut apiwatch_enrich::EnrichWorker,
+    ) -> Vec<Item> {
+        let st = &mut self.sources[source];
+        st.lines_read.inc_by(calls.len() as u64);
+        let mut items = Vec::with_capacity(calls.len());
+        for c in &calls {
+            let inspection = match &self.inspector {
+                Some(i) => super::gateway::inspect(i, c),
+                None => Default::default(),
+            };
+            let mut data = super::gateway::call_event(c, &inspection);
+            self.sources[source].lines += 1;
+            data.origin = Origin { input: source as u32, line: self.sources[source].lines };
+            enrich.enrich(&mut data);
+            self.decoded.inc();
+            let event = self.redactor.redact(data);
+            let (ts_ms, line) = (event.timestamp_ms, event.origin.line);
+            items.push(Entry::Event { ts_ms, line, event: Staged::new(event) });
         }
         items
     }

@@ -37,6 +37,11 @@ pub enum Feed {
         mark: Mark,
         ack: Option<Ack>,
     },
+    /// Calls through the inline gateway: events without log text.
+    Calls {
+        source: usize,
+        calls: Vec<apiwatch_gateway::CallRecord>,
+    },
     /// A new rule set, compiled and checked, to swap in.
     Rules(Arc<RuleSet>),
     /// Enrichment rebuilt from its files (GeoIP, ASN, OpenAPI), to swap in.

@@ -5,6 +5,7 @@
 //! them returned), 413 past the source's size limit, 429 when the pipeline's queue is full,
 //! 401 without a valid token. The token names the source: each `http` source has its own.
 
+use super::api::auth::{error, same_secret};
 use super::feed::{Feed, IngestReceipt, Mark, BATCH_LINES_MAX};
 use super::metrics::Metrics;
 use axum::body::{Body, Bytes};
@@ -26,10 +27,9 @@ pub struct IngestSource {
     pub max_body_bytes: u64,
 }
 
-/// Where searches read, and who may ask.
+/// Where searches read.
 #[derive(Clone)]
 pub struct SearchAccess {
-    pub token: String,
     pub data_dir: std::path::PathBuf,
     pub encryption_key: Option<[u8; 32]>,
 }
@@ -41,8 +41,9 @@ pub struct HttpState {
     pub ingest: Arc<Vec<IngestSource>>,
     /// False until the pipeline runs, and again once shutdown begins.
     pub ready: Arc<AtomicBool>,
-    /// The search API, when an API token is configured.
-    pub search: Option<Arc<SearchAccess>>,
+    pub search: Arc<SearchAccess>,
+    /// Who may do what (tokens and roles).
+    pub api: super::api::ApiState,
 }
 
 /// Events one search returns by default, and at most.
@@ -99,18 +100,6 @@ async fn metrics(State(st): State<HttpState>, headers: HeaderMap) -> Response {
     }
 }
 
-/// Compares in time independent of where the first difference is.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({"error": message}))).into_response()
-}
-
 /// Splits a body into one line per event: NDJSON as it is, a JSON array element by element.
 pub fn split_body(body: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
@@ -139,18 +128,15 @@ fn bearer(headers: &HeaderMap) -> &str {
 /// JSON, or the top values of a field. Reads the store on a blocking thread.
 async fn search(
     State(st): State<HttpState>,
+    peer: super::api::Peer,
     headers: HeaderMap,
     axum::extract::Query(params): axum::extract::Query<SearchParams>,
 ) -> Response {
-    let Some(access) = st.search.clone() else {
-        return error(StatusCode::NOT_FOUND, "the search API is off: configure `api.token`");
-    };
-    if !same_secret(access.token.as_bytes(), bearer(&headers).as_bytes()) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "a valid API token is required (Authorization: Bearer ...)",
-        );
+    use super::api::auth::{require, Need};
+    if let Err(r) = require(&st.api, &headers, peer.0, Need::Search).await {
+        return r;
     }
+    let access = Arc::clone(&st.search);
     let result = tokio::task::spawn_blocking(move || run_search(&access, &params)).await;
     match result {
         Ok(Ok(body)) => (StatusCode::OK, axum::Json(body)).into_response(),
@@ -225,14 +211,27 @@ fn run_search(
     Ok(serde_json::json!({"events": events, "scan": scan}))
 }
 
-async fn ingest(State(st): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+async fn ingest(
+    State(st): State<HttpState>,
+    peer: super::api::Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let token = bearer(&headers);
-    let Some(src) = st.ingest.iter().find(|s| same_secret(s.token.as_bytes(), token.as_bytes()))
-    else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "a valid ingest token is required (Authorization: Bearer ...)",
-        );
+    let own = st.ingest.iter().find(|s| same_secret(s.token.as_bytes(), token.as_bytes()));
+    // An `agent` token (or an administrator's) sends to the first http source.
+    let src = match (own, st.ingest.first()) {
+        (Some(s), _) => s,
+        (None, Some(first)) => {
+            use super::api::auth::{require, Need};
+            if let Err(r) = require(&st.api, &headers, peer.0, Need::Ingest).await {
+                return r;
+            }
+            first
+        }
+        (None, None) => {
+            return error(StatusCode::NOT_FOUND, "no http source is configured");
+        }
     };
     let limit = usize::try_from(src.max_body_bytes).unwrap_or(usize::MAX);
     let body: Bytes = match axum::body::to_bytes(body, limit).await {
@@ -306,12 +305,5 @@ mod tests {
         );
         assert!(split_body(b"[{\"a\":1},").is_err());
         assert!(split_body(b"").unwrap().is_empty());
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same_secret(b"abcdefgh", b"abcdefgh"));
-        assert!(!same_secret(b"abcdefgh", b"abcdefgX"));
-        assert!(!same_secret(b"abc", b"abcd"));
     }
 }

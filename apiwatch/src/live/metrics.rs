@@ -46,6 +46,21 @@ pub struct ResultLabel {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabel {
+    pub action: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabel {
+    pub channel: String,
+    pub outcome: String,
+}
+
+/// A gauge of fractional values (seconds, ratios).
+pub type GaugeF = Gauge<f64, AtomicU64>;
+
 /// Upper bounds of the detection-lag histogram, in seconds.
 const LAG_BUCKETS_S: [f64; 12] =
     [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0];
@@ -69,6 +84,15 @@ pub struct Metrics {
     pub file_rotations: Family<SourceLabel, Counter>,
     pub file_truncations: Family<SourceLabel, Counter>,
     pub up_since_seconds: Gauge<f64, AtomicU64>,
+    pub incidents_opened: Counter,
+    pub alerts_suppressed: Counter,
+    pub decisions: Family<DecisionLabel, Counter>,
+    pub notifications: Family<ChannelLabel, GaugeF>,
+    /// Security KPIs per rule (`rule="all"` overall), from the state database.
+    pub kpi_incidents: Family<RuleLabel, GaugeF>,
+    pub kpi_mttd_seconds: Family<RuleLabel, GaugeF>,
+    pub kpi_mttr_seconds: Family<RuleLabel, GaugeF>,
+    pub kpi_false_positive_ratio: Family<RuleLabel, GaugeF>,
 }
 
 impl Metrics {
@@ -92,6 +116,14 @@ impl Metrics {
             file_rotations: Family::default(),
             file_truncations: Family::default(),
             up_since_seconds: Gauge::default(),
+            incidents_opened: Counter::default(),
+            alerts_suppressed: Counter::default(),
+            decisions: Family::default(),
+            notifications: Family::default(),
+            kpi_incidents: Family::default(),
+            kpi_mttd_seconds: Family::default(),
+            kpi_mttr_seconds: Family::default(),
+            kpi_false_positive_ratio: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -162,6 +194,46 @@ impl Metrics {
             "start_time_seconds",
             "When the service started (Unix time)",
             m.up_since_seconds.clone(),
+        );
+        registry.register(
+            "incidents_opened",
+            "Incidents opened by correlation",
+            m.incidents_opened.clone(),
+        );
+        registry.register(
+            "alerts_suppressed",
+            "New alerts not notified (suppressed or muted)",
+            m.alerts_suppressed.clone(),
+        );
+        registry.register(
+            "decisions",
+            "Decisions made by rules, per action and status",
+            m.decisions.clone(),
+        );
+        registry.register(
+            "notifications",
+            "Notifications per channel and outcome (sent, failed, retried, dead_lettered, dropped, rate_limited) since start",
+            m.notifications.clone(),
+        );
+        registry.register(
+            "security_incidents",
+            "Incidents per rule (rule=all: every incident)",
+            m.kpi_incidents.clone(),
+        );
+        registry.register(
+            "security_mttd_seconds",
+            "Mean time to detect: first malicious event to the incident opening",
+            m.kpi_mttd_seconds.clone(),
+        );
+        registry.register(
+            "security_mttr_seconds",
+            "Mean time to respond: incident opening to its resolution",
+            m.kpi_mttr_seconds.clone(),
+        );
+        registry.register(
+            "security_false_positive_ratio",
+            "Closed incidents marked false positive, as a share of closed incidents",
+            m.kpi_false_positive_ratio.clone(),
         );
         Metrics { registry, ..m }
     }

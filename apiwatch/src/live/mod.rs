@@ -3,8 +3,10 @@
 //! runtime. See ARCHITECTURE.md, "The live service".
 
 mod alerts;
+pub mod api;
 mod decode;
 mod feed;
+mod gateway;
 mod http;
 mod merge;
 mod metrics;
@@ -12,6 +14,8 @@ mod net;
 mod positions;
 mod process;
 mod reload;
+mod respond;
+mod serve;
 mod sources;
 mod syslog;
 
@@ -33,6 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use reload::RulesPlan;
+pub use serve::tls_config;
 
 /// Wall-clock milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -119,6 +124,62 @@ pub fn store_location(
     }
 }
 
+/// Where the state database (alerts, incidents, decisions, tokens, audit) lives.
+pub fn state_path(live: &LiveSettings, data_dir: &Path) -> PathBuf {
+    live.state_path.clone().unwrap_or_else(|| data_dir.join("state.db"))
+}
+
+/// The response side: the state database, correlation rebuilt from it, the decision policy,
+/// the notifier and the application webhook. Needs the runtime (notifications are sent on it).
+fn build_responder(
+    live: &LiveSettings,
+    data_dir: &Path,
+    rules: &apiwatch_detect::RuleSet,
+    metrics: &Arc<Metrics>,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Arc<respond::Responder>> {
+    let path = state_path(live, data_dir);
+    let state = apiwatch_state::State::open(&path)
+        .map_err(|e| anyhow::anyhow!("state database {}: {e}", path.display()))?;
+    let ids: Vec<&str> = rules.rules().iter().map(|r| r.id.as_str()).collect();
+    let policy = apiwatch_respond::decide::Policy::new(&live.decisions, &ids).map_err(|errs| {
+        let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("decisions:\n{}", lines.join("\n"))
+    })?;
+    let correlator = apiwatch_detect::correlate::Correlator::new(live.correlate.clone())
+        .map_err(|e| anyhow::anyhow!("correlate: {e}"))?;
+    let _guard = runtime.enter();
+    let notifier = if live.notify.channels.is_empty() {
+        None
+    } else {
+        let mut notify = live.notify.clone();
+        if notify.dead_letter_file.is_none() {
+            notify.dead_letter_file = Some(data_dir.join("notify-dead-letter.jsonl"));
+        }
+        Some(apiwatch_respond::notify::Notifier::new(notify).map_err(|errs| {
+            let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("notify:\n{}", lines.join("\n"))
+        })?)
+    };
+    let application = match &live.decisions.application {
+        Some(c) => {
+            Some(Arc::new(respond::application::ApplicationHook::new(c, runtime.handle().clone())?))
+        }
+        None => None,
+    };
+    Ok(Arc::new(respond::Responder::new(respond::Parts {
+        state: Arc::new(state),
+        correlator,
+        policy,
+        notifier,
+        metrics: Arc::clone(metrics),
+        public_url: live.public_url.clone(),
+        application,
+        runtime: runtime.handle().clone(),
+        now_ms,
+    })?))
+}
+
 /// Validates a configuration for `run`; returns it with its data directory.
 pub fn check(file: &Path) -> anyhow::Result<(ReplayConfig, PathBuf)> {
     let cfg = config::load(file)?;
@@ -155,6 +216,7 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         (rules_plan.load(), enricher.join().expect("building the enricher does not panic"))
     });
     let rules = Arc::new(rules?);
+    *rules_plan.running.write().expect("rules lock") = Some((*rules).clone());
     let enricher = Arc::new(enricher.context("enrichment")?);
     let key_file = live.key_file.clone().unwrap_or_else(|| data_dir.join("pseudonym.key"));
     let redactor = Redactor::new(key::load_or_create(&key_file)?);
@@ -182,6 +244,21 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
             )
         })
         .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("apiwatch-net")
+        .build()?;
+    let responder = build_responder(&live, &data_dir, &rules, &metrics, &runtime)?;
+    let (alert_tx, alert_rx) = crossbeam_channel::bounded(respond::ALERT_QUEUE_MAX);
+    // Alerts the response thread has recorded: a store commit waits for them.
+    let handled = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let responding = {
+        let (r, h) = (Arc::clone(&responder), Arc::clone(&handled));
+        std::thread::Builder::new()
+            .name("apiwatch-respond".into())
+            .spawn(move || r.run(alert_rx, h))?
+    };
     let (feed_tx, feed_rx) = crossbeam_channel::bounded::<Feed>(FEED_QUEUE_BATCHES);
     let stop = Arc::new(AtomicBool::new(false));
     let ready = Arc::new(AtomicBool::new(false));
@@ -208,7 +285,7 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
                 source_threads
                     .push(std::thread::spawn(move || sources::read_stdin(index, tx, stop)));
             }
-            SourceKind::Syslog { .. } | SourceKind::Http { .. } => {}
+            SourceKind::Syslog { .. } | SourceKind::Http { .. } | SourceKind::Gateway => {}
         }
     }
     tracing::info!(
@@ -217,12 +294,59 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         rules = rules.len(),
         "apiwatch is running"
     );
+    let gateway = match &live.gateway {
+        Some(g) => {
+            let validated = g.validate().map_err(|errs| {
+                let lines: Vec<String> =
+                    errs.iter().map(|e| format!("gateway.{}: {}", e.path, e.message)).collect();
+                anyhow::anyhow!("{}", lines.join("\n"))
+            })?;
+            let identity_limits = g.rate_limits.iter().any(|l| {
+                matches!(
+                    l.scope,
+                    apiwatch_gateway::RateScopeConfig::User
+                        | apiwatch_gateway::RateScopeConfig::Consumer
+                )
+            });
+            let index = live
+                .sources
+                .iter()
+                .position(|s| matches!(s.kind, SourceKind::Gateway))
+                .expect("the configuration adds the gateway's source");
+            let hooks = gateway::GatewayHooks {
+                source: index,
+                feed: feed_tx.clone(),
+                responder: Arc::clone(&responder),
+                enricher: Arc::clone(&enricher),
+                redactor: redactor.clone(),
+                identity_limits,
+                dropped: metrics
+                    .drops
+                    .get_or_create(&metrics::DropLabel {
+                        source: config::live::GATEWAY_SOURCE.into(),
+                        reason: "queue_full".into(),
+                    })
+                    .clone(),
+                pending: Default::default(),
+            };
+            Some((validated, Arc::new(hooks)))
+        }
+        None => None,
+    };
+    let inspector = match &live.gateway {
+        Some(_) => Some(
+            apiwatch_enrich::inspect::Inspector::build(&live.inspect)
+                .map_err(|e| anyhow::anyhow!("inspect: {e}"))?,
+        ),
+        None => None,
+    };
     let decode = DecodeStage {
         sources: states,
         formats,
         enricher,
         redactor,
         decoded: metrics.events.get_or_create(&Metrics::stage("decoded")).clone(),
+        inspector,
     };
     let processor = Processor {
         starts_with_backlog: live
@@ -234,7 +358,11 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         limits,
         store,
         positions,
-        alerts: alerts::AlertSink::open(live.alerts_file.as_deref(), Arc::clone(&metrics))?,
+        alerts: alerts::AlertSink::open(
+            live.alerts_file.as_deref(),
+            Arc::clone(&metrics),
+            Some(alerts::Responding { queue: alert_tx, handled }),
+        )?,
         metrics: Arc::clone(&metrics),
         commit_interval: Duration::from_millis(live.storage.commit_interval_ms.max(1) as u64),
         now_ms,
@@ -248,16 +376,18 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         .spawn(move || processor.run(decoded_rx))?;
     ready.store(true, Ordering::Relaxed);
 
-    let search = live.api_token.as_ref().map(|t| http::SearchAccess {
-        token: t.0.clone(),
-        data_dir: data_dir.clone(),
-        encryption_key: store_key,
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("apiwatch-net")
-        .build()?;
+    let api = api::ApiState {
+        responder: Arc::clone(&responder),
+        config_token: live.api_token.as_ref().map(|t| t.0.clone()),
+        rules: Arc::clone(&rules_plan.running),
+        bouncer_seen: Default::default(),
+        now_ms,
+        // Replaced by the network's own stop signal when it starts.
+        stopping: tokio::sync::watch::channel(false).1,
+    };
+    let search = http::SearchAccess { data_dir: data_dir.clone(), encryption_key: store_key };
+    // Stops the gateway's batch flusher once the gateway has drained.
+    let (calls_stop, calls_stop_rx) = tokio::sync::watch::channel(false);
     let net = runtime.block_on(async {
         let net = net::Network::start(
             &live,
@@ -265,8 +395,18 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
             Arc::clone(&metrics),
             Arc::clone(&ready),
             search,
+            api,
         )
         .await?;
+        let proxy = match gateway {
+            Some((g, hooks)) => {
+                let flusher = tokio::spawn(Arc::clone(&hooks).flush_until(calls_stop_rx));
+                let running = g.start(hooks).await.map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
+                tracing::info!(addrs = ?running.local_addrs(), "gateway: proxying");
+                Some((running, flusher))
+            }
+            None => None,
+        };
         reload::wait_for_stop(
             &rules_plan,
             &feed_tx,
@@ -276,11 +416,18 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
             &source_threads,
         )
         .await;
-        anyhow::Ok(net)
+        anyhow::Ok((net, proxy))
     })?;
+    let (net, proxy) = net;
     tracing::info!("stopping: draining sources, storing and committing");
     ready.store(false, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
+    if let Some((p, flusher)) = proxy {
+        // Calls in flight finish (and are recorded) before the pipeline drains.
+        runtime.block_on(p.shutdown(Duration::from_secs(10)));
+        let _ = calls_stop.send(true);
+        let _ = runtime.block_on(flusher);
+    }
     runtime.block_on(net.shutdown());
     drop(feed_tx);
     for t in source_threads {
@@ -290,11 +437,17 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
             Err(_) => tracing::error!("a source thread panicked"),
         }
     }
-    runtime.shutdown_timeout(Duration::from_secs(5));
     if decoding.join().is_err() {
         anyhow::bail!("the decoding thread panicked");
     }
-    match processing.join() {
+    let processed = processing.join();
+    // The processing thread held the alert queue's sender: the response thread ends once it
+    // has handled every alert.
+    if responding.join().is_err() {
+        tracing::error!("the response thread panicked");
+    }
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match processed {
         Ok(Ok(())) => {
             tracing::info!("stopped");
             Ok(crate::exit::OK)

@@ -23,9 +23,11 @@ impl Network {
         feed: Sender<Feed>,
         metrics: Arc<Metrics>,
         ready: Arc<AtomicBool>,
-        search: Option<http::SearchAccess>,
+        search: http::SearchAccess,
+        mut api: super::api::ApiState,
     ) -> anyhow::Result<Network> {
         let (stop, stopped) = watch::channel(false);
+        api.stopping = stopped.clone();
         let mut tasks = Vec::new();
         let ingest: Vec<IngestSource> = live
             .sources
@@ -45,32 +47,27 @@ impl Network {
             anyhow::bail!("an http source needs `listen` (the address the HTTP server binds)");
         }
         if let Some(addr) = live.listen {
+            // Read before binding: a bad certificate stops the start, not the first client.
+            let tls = live.tls.as_ref().map(super::serve::tls_config).transpose()?;
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
             tracing::info!(
                 %addr,
-                "HTTP: /health, /metrics{}{}",
+                tls = tls.is_some(),
+                "HTTP: /health, /metrics, /v1 (API, see /v1/openapi.json){}",
                 if ingest.is_empty() { "" } else { ", /v1/ingest" },
-                if search.is_some() { ", /v1/events/search" } else { "" }
             );
             let state = HttpState {
                 metrics: Arc::clone(&metrics),
                 feed: feed.clone(),
                 ingest: Arc::new(ingest),
                 ready,
-                search: search.map(Arc::new),
+                search: Arc::new(search),
+                api: api.clone(),
             };
-            let app = http::router(state);
-            let mut rx = stopped.clone();
-            tasks.push(tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                };
-                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-                    tracing::error!(error = %e, "HTTP server");
-                }
-            }));
+            let app = http::router(state).merge(super::api::router(api));
+            tasks.push(tokio::spawn(super::serve::serve(listener, app, tls, stopped.clone())));
         }
         for (index, s) in live.sources.iter().enumerate() {
             if let SourceKind::Syslog { udp, tcp } = &s.kind {

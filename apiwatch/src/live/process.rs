@@ -159,6 +159,8 @@ impl Processor {
     }
 
     fn commit(&mut self, acks: &mut Vec<(Ack, IngestReceipt)>) -> anyhow::Result<()> {
+        // Alerts of the events this commit covers reach the state database first.
+        self.alerts.wait_recorded();
         let meta = self.positions.encode();
         match self.store.commit(&meta, (self.now_ms)()) {
             Ok(()) => {

@@ -21,6 +21,8 @@ pub struct RulesPlan {
     dirs: Vec<PathBuf>,
     with_builtin: bool,
     enrich: apiwatch_enrich::EnrichConfig,
+    /// The rules running now, as the API lists them.
+    pub running: Arc<std::sync::RwLock<Option<apiwatch_detect::RuleSet>>>,
 }
 
 /// What a set of files looks like now: each file's path, size and modification time.
@@ -32,6 +34,7 @@ impl RulesPlan {
             dirs: cfg.rules.clone(),
             with_builtin: cfg.rules.is_empty() || cfg.with_builtin_rules,
             enrich: crate::replay::enrich_config(cfg, None, None, None),
+            running: Arc::new(std::sync::RwLock::new(None)),
         }
     }
 
@@ -109,7 +112,9 @@ impl RulesPlan {
         match self.load() {
             Ok(rules) => {
                 let n = rules.len();
-                if feed.send(Feed::Rules(Arc::new(rules))).is_ok() {
+                let rules = Arc::new(rules);
+                *self.running.write().expect("rules lock") = Some((*rules).clone());
+                if feed.send(Feed::Rules(rules)).is_ok() {
                     metrics.rule_reloads.get_or_create(&ResultLabel { result: "ok".into() }).inc();
                     tracing::info!(rules = n, reason = why, "rules reloaded");
                 }

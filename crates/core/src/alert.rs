@@ -5,7 +5,10 @@ use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 /// How bad a finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
     Medium,
@@ -160,5 +163,144 @@ impl Alert {
     /// One JSON line (no trailing newline).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("alerts serialise: all keys are strings")
+    }
+}
+
+/// Why an alert's JSON line could not be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("alert JSON: {0}")]
+pub struct AlertReadError(String);
+
+impl Alert {
+    /// Reads back a line written by [`Alert::to_json_line`]; the actor keeps its order.
+    pub fn from_json(text: &str) -> Result<Alert, AlertReadError> {
+        use crate::time::{parse_duration_ms, parse_rfc3339_ms};
+        let w: wire::Alert =
+            serde_json::from_str(text).map_err(|e| AlertReadError(e.to_string()))?;
+        let time = |field: &str, s: &str| {
+            parse_rfc3339_ms(s).map_err(|e| AlertReadError(format!("{field}: {e}")))
+        };
+        let severity = Severity::parse(&w.severity)
+            .ok_or_else(|| AlertReadError(format!("severity: {:?}", w.severity)))?;
+        let response = match w.response {
+            None => None,
+            Some(r) => Some(ProposedResponse {
+                action: ResponseAction::parse(&r.action)
+                    .ok_or_else(|| AlertReadError(format!("response.action: {:?}", r.action)))?,
+                scope_field: r.scope,
+                scope_value: r.value,
+                duration_ms: parse_duration_ms(&r.duration)
+                    .map_err(|e| AlertReadError(format!("response.duration: {e}")))?,
+            }),
+        };
+        Ok(Alert {
+            id: w.id,
+            rule: w.rule,
+            title: w.title,
+            severity,
+            owasp: w.owasp,
+            attack: w.attack,
+            first_seen_ms: time("first_seen", &w.first_seen)?,
+            last_seen_ms: time("last_seen", &w.last_seen)?,
+            detected_at_ms: time("detected_at", &w.detected_at)?,
+            actor: w.actor.0,
+            count: w.count,
+            summary: w.summary,
+            evidence: w.evidence,
+            response,
+        })
+    }
+}
+
+/// The serialised shape, read back.
+mod wire {
+    use serde::de::{MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+    use std::fmt;
+
+    #[derive(Deserialize)]
+    pub struct Alert {
+        pub id: String,
+        pub rule: String,
+        pub title: String,
+        pub severity: String,
+        pub owasp: String,
+        pub attack: Option<String>,
+        pub first_seen: String,
+        pub last_seen: String,
+        pub detected_at: String,
+        pub actor: OrderedPairs,
+        pub count: u64,
+        pub summary: String,
+        pub evidence: Vec<serde_json::Value>,
+        pub response: Option<Response>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Response {
+        pub action: String,
+        pub scope: String,
+        pub value: String,
+        pub duration: String,
+    }
+
+    /// A JSON object read as its pairs in written order (group-by order matters).
+    pub struct OrderedPairs(pub Vec<(String, String)>);
+
+    impl<'de> Deserialize<'de> for OrderedPairs {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OrderedPairs, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = OrderedPairs;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an object of strings")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<OrderedPairs, A::Error> {
+                    let mut pairs = Vec::new();
+                    while let Some((k, v)) = m.next_entry::<String, String>()? {
+                        pairs.push((k, v));
+                    }
+                    Ok(OrderedPairs(pairs))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn a_json_line_reads_back_to_the_same_alert() {
+        let alert = Alert {
+            id: Alert::make_id("r", &[("user.name".into(), "zed".into())], 1_700_000_000_123),
+            rule: "r".into(),
+            title: "T".into(),
+            severity: Severity::High,
+            owasp: "API2:2023".into(),
+            attack: Some("T1110".into()),
+            first_seen_ms: 1_700_000_000_000,
+            last_seen_ms: 1_700_000_000_100,
+            detected_at_ms: 1_700_000_000_123,
+            // Not sorted: the order must survive.
+            actor: vec![
+                ("user.name".into(), "zed".into()),
+                ("source.ip".into(), "10.0.0.1".into()),
+            ],
+            count: 7,
+            summary: "s".into(),
+            evidence: vec![serde_json::json!({"source": {"ip": "10.0.0.1"}})],
+            response: Some(ProposedResponse {
+                action: ResponseAction::Block,
+                scope_field: "source.ip".into(),
+                scope_value: "10.0.0.1".into(),
+                duration_ms: 3_600_000,
+            }),
+        };
+        let back = Alert::from_json(&alert.to_json_line()).unwrap();
+        assert_eq!(back, alert);
+        assert!(Alert::from_json(r#"{"id":"x"}"#).is_err());
     }
 }

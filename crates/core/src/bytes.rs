@@ -28,6 +28,16 @@ pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// The value of one ASCII hex digit (`0-9`, `a-f`, `A-F`).
+pub fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,13 +10,17 @@
 
 pub mod alert;
 pub mod bytes;
+pub mod decision;
 pub mod ecs;
 pub mod escape;
 pub mod event;
 pub mod field;
+pub mod incident;
 pub mod redact;
 pub mod time;
 
 pub use alert::{Alert, ProposedResponse, ResponseAction, Severity};
+pub use decision::{Action, Decision, DecisionOrigin, DecisionStatus, ScopeKind};
 pub use event::{Event, EventData, Geo, Origin, Outcome, Text, UaClass};
 pub use field::{Field, Value};
+pub use incident::{ActorId, Incident, IncidentStatus};

@@ -24,6 +24,7 @@ mod template;
 mod testing;
 mod yaml;
 
+pub mod correlate;
 pub mod injection;
 pub mod pack;
 pub mod query;

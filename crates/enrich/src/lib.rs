@@ -18,6 +18,7 @@ mod cache;
 mod error;
 mod geo;
 mod identity;
+pub mod inspect;
 mod proxy;
 mod routes;
 mod stats;

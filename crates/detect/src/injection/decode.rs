@@ -36,14 +36,7 @@ pub(crate) fn url_decode(raw: &[u8]) -> Cow<'_, [u8]> {
     out
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
+use apiwatch_core::bytes::hex_value as hex;
 
 /// The value of `n` hex digits at the start of `s`, if they are all there.
 fn hex_n(s: &[u8], n: usize) -> Option<u32> {

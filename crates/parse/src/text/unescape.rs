@@ -119,12 +119,7 @@ pub(crate) fn text(raw: &[u8]) -> Text {
 }
 
 fn hex(b: &u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    apiwatch_core::bytes::hex_value(*b)
 }
 
 #[cfg(test)]

@@ -1,0 +1,145 @@
+//! Who is calling: a token from `Authorization: Bearer …` or, as CrowdSec's bouncers send it,
+//! `X-Api-Key: …`. Tokens live hashed in the state database with a role; the configuration's
+//! `api.token`, if set, is an administrator's. The role decides what a request may do.
+
+use super::ApiState;
+use crate::live::respond::Who;
+use apiwatch_state::Role;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+
+/// Compares in time independent of where the first difference is.
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The token a request carries, if any.
+pub fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+pub fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({"error": message}))).into_response()
+}
+
+/// The caller, or the 401 to answer. Looks the token up on a blocking thread (SQLite).
+pub async fn caller(st: &ApiState, headers: &HeaderMap, peer: SocketAddr) -> Result<Who, Response> {
+    let unauthorized = || {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "a valid API token is required (Authorization: Bearer ... or X-Api-Key: ...)",
+        )
+    };
+    let Some(token) = presented(headers) else { return Err(unauthorized()) };
+    let from = peer.ip().to_string();
+    if let Some(admin) = &st.config_token {
+        if same_secret(admin.as_bytes(), token.as_bytes()) {
+            return Ok(Who { name: "config".into(), role: Role::Admin, from });
+        }
+    }
+    let state = std::sync::Arc::clone(&st.responder.state);
+    let token = token.to_string();
+    let now = (st.now_ms)();
+    match tokio::task::spawn_blocking(move || state.authenticate(&token, now)).await {
+        Ok(Ok(Some(t))) => Ok(Who { name: t.name, role: t.role, from }),
+        Ok(Ok(None)) => Err(unauthorized()),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "token lookup failed");
+            Err(error(StatusCode::INTERNAL_SERVER_ERROR, "the token could not be checked"))
+        }
+        Err(_) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "the token could not be checked")),
+    }
+}
+
+/// What each role may do, by the kind of request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Read alerts, incidents, decisions, rules, actors, metrics, the stream.
+    Read,
+    /// Read the audit trail and tokens' names.
+    ReadAudit,
+    /// Search stored events.
+    Search,
+    /// Send events.
+    Ingest,
+    /// The CrowdSec bouncer endpoints.
+    Bouncer,
+}
+
+pub fn allows(role: Role, need: Need) -> bool {
+    use Role::*;
+    match need {
+        Need::Read | Need::Search => matches!(role, Admin | Analyst | Viewer),
+        Need::ReadAudit => matches!(role, Admin | Analyst),
+        Need::Ingest => matches!(role, Admin | Agent),
+        Need::Bouncer => matches!(role, Admin | Bouncer),
+    }
+}
+
+/// The caller if its role allows `need`; 401 or 403 otherwise.
+pub async fn require(
+    st: &ApiState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    need: Need,
+) -> Result<Who, Response> {
+    let who = caller(st, headers, peer).await?;
+    if allows(who.role, need) {
+        Ok(who)
+    } else {
+        Err(error(
+            StatusCode::FORBIDDEN,
+            &format!("the {} role may not do this", who.role.as_str()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_allow_what_the_issue_says() {
+        use Role::*;
+        let table = [
+            (Admin, [true, true, true, true, true]),
+            (Analyst, [true, true, true, false, false]),
+            (Viewer, [true, false, true, false, false]),
+            (Agent, [false, false, false, true, false]),
+            (Bouncer, [false, false, false, false, true]),
+        ];
+        for (role, want) in table {
+            let got = [Need::Read, Need::ReadAudit, Need::Search, Need::Ingest, Need::Bouncer]
+                .map(|n| allows(role, n));
+            assert_eq!(got, want, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"abcdefgh", b"abcdefgh"));
+        assert!(!same_secret(b"abcdefgh", b"abcdefgX"));
+        assert!(!same_secret(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn tokens_come_from_bearer_or_x_api_key() {
+        let mut h = HeaderMap::new();
+        assert_eq!(presented(&h), None);
+        h.insert("x-api-key", "k1".parse().unwrap());
+        assert_eq!(presented(&h), Some("k1"));
+        h.insert(header::AUTHORIZATION, "Bearer t2".parse().unwrap());
+        assert_eq!(presented(&h), Some("t2"));
+    }
+}

@@ -1,0 +1,177 @@
+//! One call through the gateway: runs the phases (`phases/`) over a `Context`, sends the
+//! request to the chosen target and streams both bodies through their taps.
+
+use crate::body::{
+    lock, BoxError, OnEnd, ResponseBody, Tap, TappedRequest, TappedResponse, UpstreamBody,
+};
+use crate::client_addr::TrustedProxies;
+use crate::context::{ConnInfo, Context};
+use crate::headers::{add_forwarding, remove_hop_by_hop, request_id, wants_upgrade};
+use crate::hooks::Hooks;
+use crate::problem::problem;
+use crate::ratelimit::RateLimits;
+use crate::record::Outcome;
+use crate::settings::Gateway;
+use crate::stats::Telemetry;
+use crate::upstream::Routes;
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::uri::Authority;
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body::Body;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What every call shares: settings, the embedder's hooks, routes, limits, the upstream pool.
+pub(crate) struct Engine {
+    pub settings: Gateway,
+    pub hooks: Arc<dyn Hooks>,
+    pub routes: Routes,
+    pub limits: RateLimits,
+    pub client: Client<HttpConnector, UpstreamBody>,
+    pub telemetry: Arc<Telemetry>,
+    pub trusted: TrustedProxies,
+}
+
+/// Serves one request from a client.
+pub(crate) async fn handle(
+    engine: Arc<Engine>,
+    conn: ConnInfo,
+    mut request: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let client_upgrade = (request.version() == Version::HTTP_11
+        && wants_upgrade(request.headers()))
+    .then(|| hyper::upgrade::on(&mut request));
+    let (parts, body) = request.into_parts();
+    let client_ip = engine.trusted.client_ip(conn.peer_ip, &parts.headers);
+    let id = request_id(&parts.headers, &engine.settings.request_id_header);
+    let mut ctx = Context::new(conn, client_ip, id, &parts);
+    let request_tap = Arc::new(Mutex::new(Tap::new(engine.settings.body_inspect_bytes_max)));
+
+    if let Some(answer) = engine.request_filter(&mut ctx, &parts) {
+        return Ok(engine.respond(ctx, answer, request_tap));
+    }
+    let target = match engine.upstream_peer(&mut ctx) {
+        Ok(t) => t,
+        Err(answer) => return Ok(engine.respond(ctx, *answer, request_tap)),
+    };
+    let upstream_request = engine.upstream_request(
+        &ctx,
+        parts,
+        TappedRequest::new(body, request_tap.clone()).map_err(BoxError::from).boxed_unsync(),
+        &target,
+        client_upgrade.is_some(),
+    );
+    let wait = Duration::from_millis(engine.settings.upstream_response_header_timeout_ms);
+    let response = match tokio::time::timeout(wait, engine.client.request(upstream_request)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            tracing::debug!(target = %target, error = %e, "upstream request failed");
+            engine.telemetry.upstream_failed(false);
+            ctx.outcome = Outcome::UpstreamError;
+            let answer = problem(
+                StatusCode::BAD_GATEWAY,
+                "the upstream could not be reached",
+                &ctx.request_id,
+            );
+            return Ok(engine.respond(ctx, answer, request_tap));
+        }
+        Err(_) => {
+            engine.telemetry.upstream_failed(true);
+            ctx.outcome = Outcome::UpstreamError;
+            let answer = problem(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the upstream did not answer in time",
+                &ctx.request_id,
+            );
+            return Ok(engine.respond(ctx, answer, request_tap));
+        }
+    };
+    match client_upgrade {
+        Some(client_upgrade) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            Ok(crate::websocket::tunnel(engine, ctx, client_upgrade, response))
+        }
+        _ => Ok(engine.respond(ctx, response, request_tap)),
+    }
+}
+
+impl Engine {
+    /// The client's request rewritten for `target`: absolute URI, HTTP/1.1, hop-by-hop fields
+    /// out, forwarding fields and the request id in.
+    fn upstream_request(
+        &self,
+        ctx: &Context,
+        mut parts: http::request::Parts,
+        body: UpstreamBody,
+        target: &Authority,
+        upgrade: bool,
+    ) -> Request<UpstreamBody> {
+        let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        parts.uri = Uri::builder()
+            .scheme("http")
+            .authority(target.clone())
+            .path_and_query(path_and_query)
+            .build()
+            // Scheme, a validated authority and a path the client's URI already held.
+            .unwrap_or_else(|_| Uri::from_static("/"));
+        parts.version = Version::HTTP_11;
+        let upgrade_to = parts.headers.get(header::UPGRADE).cloned();
+        remove_hop_by_hop(&mut parts.headers);
+        if let (true, Some(protocol)) = (upgrade, upgrade_to) {
+            parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            parts.headers.insert(header::UPGRADE, protocol);
+        }
+        join_cookies(&mut parts.headers);
+        // HTTP/2 clients name the host in `:authority`; HTTP/1.1 needs it in `Host`.
+        if !parts.headers.contains_key(header::HOST) {
+            if let Ok(v) = HeaderValue::from_str(&ctx.authority) {
+                parts.headers.insert(header::HOST, v);
+            }
+        }
+        add_forwarding(&mut parts.headers, ctx.peer_ip, ctx.scheme, &ctx.authority);
+        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
+            parts.headers.insert(self.settings.request_id_header.clone(), v);
+        }
+        Request::from_parts(parts, body)
+    }
+
+    /// Sends `response` to the client through `response_filter`; `logging` runs when its body
+    /// has gone through.
+    pub(crate) fn respond<B>(
+        self: &Arc<Self>,
+        mut ctx: Context,
+        response: Response<B>,
+        request_tap: Arc<Mutex<Tap>>,
+    ) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Unpin + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let (mut parts, body) = response.into_parts();
+        self.response_filter(&mut ctx, &mut parts);
+        let engine = self.clone();
+        let on_end: OnEnd = Box::new(move |response_tap| {
+            let request_tap = lock(&request_tap);
+            engine.logging(ctx, &request_tap, &response_tap);
+        });
+        let body = TappedResponse::new(body, self.settings.body_inspect_bytes_max, on_end);
+        Response::from_parts(parts, body.boxed_unsync())
+    }
+}
+
+/// HTTP/2 clients may split `Cookie` into several fields; HTTP/1.1 wants one (RFC 9113
+/// §8.2.3), joined with `; `.
+fn join_cookies(headers: &mut http::HeaderMap) {
+    if headers.get_all(header::COOKIE).iter().nth(1).is_none() {
+        return;
+    }
+    let joined: Vec<&[u8]> = headers.get_all(header::COOKIE).iter().map(|v| v.as_bytes()).collect();
+    if let Ok(v) = HeaderValue::from_bytes(&joined.join(&b"; "[..])) {
+        headers.insert(header::COOKIE, v);
+    }
+}

@@ -1,0 +1,116 @@
+//! Upstreams and their targets: which upstream a call goes to (the most specific match of host
+//! and path prefix), and which of its targets (the next healthy one, in turn).
+
+use crate::settings::{path_under, HealthCheck, UpstreamSpec};
+use http::uri::Authority;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// One instance of an upstream.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub authority: Authority,
+    /// Set by health probes; true until a probe fails.
+    pub healthy: AtomicBool,
+}
+
+/// One upstream service.
+#[derive(Debug)]
+pub(crate) struct Upstream {
+    pub name: String,
+    host: Option<String>,
+    path_prefix: Option<String>,
+    pub targets: Vec<Target>,
+    pub health: Option<HealthCheck>,
+    next: AtomicUsize,
+}
+
+impl Upstream {
+    /// The next healthy target, round robin; `None` when all are down.
+    pub fn pick_target(&self) -> Option<&Target> {
+        let n = self.targets.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..n).map(|i| &self.targets[(start + i) % n]).find(|t| t.healthy.load(Ordering::Relaxed))
+    }
+}
+
+/// All upstreams, in configuration order.
+#[derive(Debug)]
+pub(crate) struct Routes {
+    pub upstreams: Vec<Arc<Upstream>>,
+}
+
+impl Routes {
+    pub fn new(specs: &[UpstreamSpec]) -> Self {
+        let upstreams = specs
+            .iter()
+            .map(|s| {
+                Arc::new(Upstream {
+                    name: s.name.clone(),
+                    host: s.host.clone(),
+                    path_prefix: s.path_prefix.clone(),
+                    targets: s
+                        .targets
+                        .iter()
+                        .map(|a| Target { authority: a.clone(), healthy: AtomicBool::new(true) })
+                        .collect(),
+                    health: s.health.clone(),
+                    next: AtomicUsize::new(0),
+                })
+            })
+            .collect();
+        Routes { upstreams }
+    }
+
+    /// The upstream for `host` (lowercase, no port) and `path`: among those that match, a host
+    /// match beats none, then the longest path prefix; ties go to the first configured.
+    pub fn select(&self, host: &str, path: &str) -> Option<&Arc<Upstream>> {
+        let mut best: Option<(&Arc<Upstream>, (bool, usize))> = None;
+        for u in &self.upstreams {
+            if u.host.as_deref().is_some_and(|h| h != host) {
+                continue;
+            }
+            if u.path_prefix.as_deref().is_some_and(|p| !path_under(path, p)) {
+                continue;
+            }
+            let rank = (u.host.is_some(), u.path_prefix.as_ref().map_or(0, String::len));
+            if best.as_ref().is_none_or(|(_, r)| rank > *r) {
+                best = Some((u, rank));
+            }
+        }
+        best.map(|(u, _)| u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str, host: Option<&str>, prefix: Option<&str>) -> UpstreamSpec {
+        UpstreamSpec {
+            name: name.into(),
+            targets: vec!["127.0.0.1:1".parse().unwrap()],
+            host: host.map(Into::into),
+            path_prefix: prefix.map(Into::into),
+            health: None,
+        }
+    }
+
+    #[test]
+    fn the_most_specific_upstream_wins() {
+        let r = Routes::new(&[
+            spec("default", None, None),
+            spec("api", None, Some("/api")),
+            spec("api-v2", None, Some("/api/v2")),
+            spec("admin", Some("admin.example.com"), None),
+            spec("admin-api", Some("admin.example.com"), Some("/api")),
+        ]);
+        let pick = |host, path| r.select(host, path).map(|u| u.name.as_str());
+        assert_eq!(pick("x", "/"), Some("default"));
+        assert_eq!(pick("x", "/api"), Some("api"));
+        assert_eq!(pick("x", "/apix"), Some("default"));
+        assert_eq!(pick("x", "/api/v2/users"), Some("api-v2"));
+        assert_eq!(pick("admin.example.com", "/api/v2"), Some("admin-api"));
+        assert_eq!(pick("admin.example.com", "/login"), Some("admin"));
+    }
+}
