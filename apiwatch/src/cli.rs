@@ -25,6 +25,9 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Run the live monitor: follow sources, store every event, detect and alert.
     Run(RunArgs),
+    /// Run the live monitor as an inline gateway in front of an API: every call forwarded,
+    /// recorded, inspected and checked against decisions.
+    Gateway(GatewayArgs),
     /// Validate a configuration file and exit (0 when valid).
     CheckConfig {
         /// The configuration file.
@@ -84,6 +87,42 @@ pub struct RunArgs {
     /// Configuration file (sources, storage, rules, enrichment, listen address).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// A configuration file with a `gateway:` section (as `run` takes), instead of the flags.
+    #[arg(long, short = 'c', value_name = "FILE", conflicts_with = "upstream")]
+    pub config: Option<PathBuf>,
+    /// Where calls go: `http://host:port`; repeat it for several instances of the API.
+    #[arg(long, value_name = "URL", required_unless_present = "config")]
+    pub upstream: Vec<String>,
+    /// Where clients connect.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Where the service's own API, `/health` and `/metrics` listen (loopback unless TLS is
+    /// configured in a file).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    pub api: String,
+    /// Where events, alerts and decisions are kept.
+    #[arg(long, value_name = "DIR", default_value = "apiwatch-data")]
+    pub data_dir: PathBuf,
+    /// The API's OpenAPI document: routes named by their templates, undocumented calls
+    /// labelled (shadow API).
+    #[arg(long, value_name = "FILE")]
+    pub openapi: Option<PathBuf>,
+    /// Refuse calls the OpenAPI document does not describe (404, or 405 for a method).
+    #[arg(long, requires = "openapi")]
+    pub reject_undocumented: bool,
+    /// Enforce every rule's decision at once (default: proposed, waiting for an administrator).
+    #[arg(long)]
+    pub enforce: bool,
+    /// The upstream's name in events and metrics.
+    #[arg(long, value_name = "NAME", default_value = "api")]
+    pub name: String,
+    /// Print the configuration the flags stand for, and exit (a start for a file).
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +272,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(args) => crate::demo::run(args),
         Command::Generate(args) => crate::demo::generate(args),
         Command::Run(args) => crate::live::run(&args.config),
+        Command::Gateway(args) => crate::gateway_cmd::run(args),
         Command::CheckConfig { file } => crate::store_cmd::check_config(&file),
         Command::Verify(args) => crate::store_cmd::verify(args),
         Command::Search(args) => crate::search_cmd::run(args),

@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod demo;
 mod formats;
+mod gateway_cmd;
 mod input;
 mod key;
 mod live;

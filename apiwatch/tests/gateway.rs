@@ -7,7 +7,7 @@ mod common;
 
 use common::receiver::{Received, Receiver};
 use common::service::{free_port, http, Service};
-use common::{scratch, OutputText};
+use common::{check_with_promtool, scratch, OutputText};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -141,4 +141,137 @@ decisions:
         assert!(!text.contains(secret), "a secret is in the stored events");
         assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()));
     }
+}
+
+/// The API description of the shadow-API test: orders can be listed and read, nothing else.
+const ORDERS_API: &str = "openapi: 3.0.3
+info: {title: orders, version: '1'}
+paths:
+  /api/orders:
+    get: {operationId: listOrders, responses: {'200': {description: ok}}}
+  /api/orders/{id}:
+    get: {operationId: getOrder, responses: {'200': {description: ok}}}
+";
+
+fn shadow_service(
+    name: &str,
+    mode: &str,
+) -> (std::path::PathBuf, Receiver, SocketAddr, SocketAddr, Service) {
+    let dir = scratch(name);
+    let app = Receiver::start_with(upstream);
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let gw: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    std::fs::write(dir.join("api.yaml"), ORDERS_API).unwrap();
+    std::fs::write(
+        dir.join("apiwatch.yaml"),
+        format!(
+            "data_dir: data
+listen: {addr}
+openapi: api.yaml
+api:
+  token: ${{API_TOKEN}}
+storage:
+  commit_interval: 100ms
+gateway:
+  listeners: [{{address: \"{gw}\"}}]
+  upstreams: [{{name: app, targets: [\"http://{}\"]}}]
+  shadow_api: {mode}
+",
+            app.addr
+        ),
+    )
+    .unwrap();
+    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
+    (dir, app, addr, gw, svc)
+}
+
+/// Polls `GET path` on the API until `pred` holds on the answer (10 s at most).
+fn api_until(
+    addr: SocketAddr,
+    path: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let t = Instant::now();
+    loop {
+        let v = api(addr, "GET", path);
+        if pred(&v) {
+            return v;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "{path}: never as expected: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn undocumented_endpoints_are_recorded_and_alerted_as_shadow_api() {
+    let (_dir, app, addr, gw, svc) = shadow_service("gateway-shadow-record", "record");
+    assert_eq!(http(gw, "GET", "/api/orders/7", &[], b"").unwrap().0, 200);
+    // An old version still deployed answers: proxied (mode record), labelled, alerted once.
+    for _ in 0..3 {
+        assert_eq!(http(gw, "GET", "/api/v0/export", &[], b"").unwrap().0, 200);
+    }
+    app.wait_for(5, |r| r.path == "/api/v0/export");
+    let alerts =
+        api_until(addr, "/v1/alerts?rule=recon-shadow-api-endpoint", |v| v["items"][0].is_object());
+    assert_eq!(alerts["items"].as_array().unwrap().len(), 1, "{alerts}");
+    let found = api_until(addr, "/v1/events/search?q=labels.openapi.undocumented%3Dtrue", |v| {
+        v["events"].as_array().is_some_and(|e| e.len() == 3)
+    });
+    assert_eq!(found["events"][0]["url"]["path"], "/api/v0/export", "{found}");
+    svc.stop();
+}
+
+#[test]
+fn with_shadow_api_reject_undocumented_calls_never_reach_the_upstream() {
+    let (dir, app, addr, gw, svc) = shadow_service("gateway-shadow-reject", "reject");
+    let call = |method: &str, path: &str| http(gw, method, path, &[], b"").unwrap();
+    assert_eq!(call("GET", "/api/orders?page=2").0, 200);
+    assert_eq!(call("GET", "/api/orders/7").0, 200);
+    // A CORS preflight on a documented path goes through.
+    assert_eq!(call("OPTIONS", "/api/orders/7").0, 200);
+    let (status, body) = call("GET", "/api/v0/export");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("not part of the documented API"), "{body}");
+    assert_eq!(call("DELETE", "/api/orders/7").0, 405);
+    // Dot segments are not resolved onto a documented template.
+    assert_eq!(call("GET", "/api/orders/%2e%2e/admin").0, 404);
+    assert!(
+        !app.got.lock().unwrap().iter().any(|r| r.path.contains("v0") || r.method == "DELETE"),
+        "a refused call reached the upstream"
+    );
+    // Refused calls are recorded, with their outcome.
+    let found = api_until(addr, "/v1/events/search?q=labels.gateway_outcome%3Drejected", |v| {
+        v["events"].as_array().is_some_and(|e| e.len() == 3)
+    });
+    let mut statuses: Vec<i64> = found["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["http"]["response"]["status_code"].as_i64().unwrap())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [404, 404, 405], "{found}");
+    // The gateway's own counters are on /metrics, in a form Prometheus accepts.
+    let (_, metrics) = http(addr, "GET", "/metrics", &[], b"").unwrap();
+    for line in [
+        "apiwatch_gateway_calls_total{outcome=\"rejected\"} 3",
+        "apiwatch_gateway_calls_total{outcome=\"proxied\"} 3",
+        &format!("apiwatch_gateway_target_healthy{{upstream=\"app\",target=\"{}\"}} 1", app.addr),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no `{line}` in:\n{metrics}");
+    }
+    check_with_promtool(&dir, &metrics);
+
+    // The document grows (the endpoint is now on the inventory): the gateway follows the
+    // enrichment reload, with no restart.
+    let grown = format!(
+        "{ORDERS_API}  /api/v0/export:\n    get: {{operationId: export, responses: {{'200': {{description: ok}}}}}}\n"
+    );
+    std::fs::write(dir.join("api.yaml"), grown).unwrap();
+    let t = Instant::now();
+    while call("GET", "/api/v0/export").0 != 200 {
+        assert!(t.elapsed() < Duration::from_secs(10), "the reloaded document is not used");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    svc.stop();
 }

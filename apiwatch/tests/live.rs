@@ -4,7 +4,7 @@
 mod common;
 
 use common::service::{free_port, http, nginx_line_at, now_ms, Service};
-use common::{apiwatch, scratch, OutputText};
+use common::{apiwatch, check_with_promtool, scratch, OutputText};
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -416,31 +416,6 @@ fn http_ingest_acknowledges_stored_events_and_refuses_what_it_must() {
             "the API key reached a stored segment"
         );
     }
-}
-
-/// Checks the metrics text with Prometheus' own linter when it is installed (the test
-/// command installs it); says so when it is not.
-fn check_with_promtool(dir: &Path, metrics: &str) {
-    let Ok(status) = std::process::Command::new("promtool").arg("--version").output() else {
-        eprintln!(
-            "SKIPPED promtool check: promtool is not installed (Debian package `prometheus`)"
-        );
-        return;
-    };
-    assert!(status.status.success());
-    let path = dir.join("metrics.txt");
-    std::fs::write(&path, metrics).unwrap();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("promtool check metrics < {}", path.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics:\n{}{}",
-        out.stdout_text(),
-        out.stderr_text()
-    );
 }
 
 /// Encryption at rest: stored bytes do not hold the events' text; search needs the key.

@@ -5,17 +5,21 @@
 
 use super::feed::Feed;
 use super::respond::Responder;
+use crate::config::ReplayConfig;
 use apiwatch_core::redact::Redactor;
 use apiwatch_core::{Action, EventData, Outcome, Text};
 use apiwatch_enrich::inspect::{Inspection, LoginOutcome, RequestView, ResponseView};
-use apiwatch_enrich::{EnrichWorker, Enricher};
-use apiwatch_gateway::{Admission, CallRecord, Hooks, Overloaded, RateKeys, Verdict};
+use apiwatch_enrich::{Documentation, EnrichWorker, Enricher};
+use apiwatch_gateway::{
+    Admission, CallRecord, Gateway, Hooks, Overloaded, RateKeys, ShadowApi, Verdict,
+};
 use apiwatch_respond::decide::Subject;
 use crossbeam_channel::{Sender, TrySendError};
 use prometheus_client::metrics::counter::Counter;
 use std::cell::RefCell;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, RwLock};
 
 /// Request headers kept on a gateway event at most, and the longest value kept.
 const HEADERS_MAX: usize = 32;
@@ -37,19 +41,58 @@ pub struct GatewayHooks {
     pub source: usize,
     pub feed: Sender<Feed>,
     pub responder: Arc<Responder>,
-    pub enricher: Arc<Enricher>,
+    pub enricher: Arc<SharedEnricher>,
     pub redactor: Redactor,
     /// Whether a rate limit is keyed by user or consumer (then identity is read on every
     /// call, not only when a decision names an identity).
     pub identity_limits: bool,
+    /// `shadow_api: reject`: calls the OpenAPI document does not describe are refused.
+    pub reject_undocumented: bool,
     pub dropped: Counter,
     /// Calls waiting for their batch.
     pub pending: std::sync::Mutex<Vec<CallRecord>>,
 }
 
+/// The enrichment the gateway reads identities and documentation with, replaced when the
+/// enrichment files reload (as the pipeline's is), without a lock on the request path: each
+/// runtime thread keeps its own worker and rebuilds it when the generation moves.
+pub struct SharedEnricher {
+    current: RwLock<Arc<Enricher>>,
+    generation: AtomicU64,
+}
+
+impl SharedEnricher {
+    pub fn new(enricher: Arc<Enricher>) -> Self {
+        SharedEnricher { current: RwLock::new(enricher), generation: AtomicU64::new(0) }
+    }
+
+    pub fn replace(&self, enricher: Arc<Enricher>) {
+        *self.current.write().expect("enricher lock") = enricher;
+        self.generation.fetch_add(1, AtomicOrdering::Release);
+    }
+}
+
 thread_local! {
-    /// Each runtime thread's enrichment caches and redactor (neither is shared across threads).
-    static IDENTITY: RefCell<Option<(EnrichWorker, Redactor)>> = const { RefCell::new(None) };
+    /// Each runtime thread's enrichment worker (its caches are not shared across threads),
+    /// redactor, and the generation of the enrichment the worker was made from.
+    static WORKER: RefCell<Option<(u64, EnrichWorker, Redactor)>> = const { RefCell::new(None) };
+}
+
+/// Checks the `gateway:` section as `run` will start it: every problem with its key path,
+/// and `shadow_api: reject` only with an OpenAPI document to judge calls by.
+pub fn validate(cfg: &ReplayConfig) -> anyhow::Result<Option<Gateway>> {
+    let Some(g) = &cfg.live.gateway else { return Ok(None) };
+    let validated = g.validate().map_err(|errs| {
+        let lines: Vec<String> =
+            errs.iter().map(|e| format!("gateway.{}: {}", e.path, e.message)).collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })?;
+    if validated.shadow_api() == ShadowApi::Reject && cfg.openapi.is_none() {
+        anyhow::bail!(
+            "gateway.shadow_api: `reject` needs `openapi:` (the document that says which calls exist)"
+        );
+    }
+    Ok(Some(validated))
 }
 
 /// Who is calling, as the pipeline would see it: user, token pseudonym, session, consumer,
@@ -63,6 +106,38 @@ struct Identity {
 }
 
 impl GatewayHooks {
+    /// Runs `f` with this thread's enrichment worker and redactor, made anew when the
+    /// enrichment was reloaded since.
+    fn with_worker<T>(&self, f: impl FnOnce(&mut EnrichWorker, &mut Redactor) -> T) -> T {
+        let generation = self.enricher.generation.load(AtomicOrdering::Acquire);
+        WORKER.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.as_ref().is_none_or(|(g, _, _)| *g != generation) {
+                let enricher = self.enricher.current.read().expect("enricher lock").clone();
+                *cell = Some((generation, enricher.worker(), self.redactor.clone()));
+            }
+            let (_, worker, redactor) = cell.as_mut().expect("set above");
+            f(worker, redactor)
+        })
+    }
+
+    /// `shadow_api: reject`: 404 for a path the document does not describe, 405 for a method.
+    fn shadow_verdict(&self, req: &http::request::Parts) -> Option<Verdict> {
+        let target = req.uri.path_and_query().map_or(req.uri.path(), |pq| pq.as_str());
+        let documentation = self.with_worker(|w, _| w.documentation(req.method.as_str(), target));
+        match documentation {
+            Documentation::NoDocument | Documentation::Documented => None,
+            Documentation::UndocumentedRoute => Some(Verdict::Reject {
+                status: 404,
+                reason: "this endpoint is not part of the documented API".into(),
+            }),
+            Documentation::UndocumentedMethod => Some(Verdict::Reject {
+                status: 405,
+                reason: format!("{} is not documented for this endpoint", req.method),
+            }),
+        }
+    }
+
     fn identity(&self, client_ip: IpAddr, req: &http::request::Parts) -> Identity {
         let mut data = EventData {
             timestamp_ms: super::now_ms(),
@@ -73,10 +148,7 @@ impl GatewayHooks {
             headers: headers_of(&req.headers),
             ..Default::default()
         };
-        IDENTITY.with(|cell| {
-            let mut cell = cell.borrow_mut();
-            let (worker, redactor) =
-                cell.get_or_insert_with(|| (self.enricher.worker(), self.redactor.clone()));
+        self.with_worker(|worker, redactor| {
             worker.enrich(&mut data);
             let event = redactor.redact(data);
             let d = event.data();
@@ -96,7 +168,8 @@ impl Hooks for GatewayHooks {
     fn admit(&self, client_ip: IpAddr, req: &http::request::Parts) -> Admission {
         let index = self.responder.enforced();
         if index.is_empty() && !self.identity_limits {
-            return Admission::allow();
+            let verdict = self.reject_undocumented.then(|| self.shadow_verdict(req)).flatten();
+            return Admission { verdict: verdict.unwrap_or(Verdict::Allow), ..Admission::allow() };
         }
         let now = super::now_ms();
         let identity =
@@ -115,6 +188,7 @@ impl Hooks for GatewayHooks {
             consumer: who.consumer.map(str::to_string),
         };
         let verdict = match index.lookup(&who, now) {
+            None if self.reject_undocumented => self.shadow_verdict(req).unwrap_or(Verdict::Allow),
             None => Verdict::Allow,
             Some(d) => {
                 let reason = format!(
@@ -272,6 +346,6 @@ pub fn call_event(c: &CallRecord, inspection: &Inspection) -> EventData {
         d.labels.push(("exposure_many_emails".into(), "true".into()));
     }
     d.labels.push(("request_id".into(), c.request_id.clone()));
-    d.labels.push(("gateway_outcome".into(), format!("{:?}", c.outcome).to_ascii_lowercase()));
+    d.labels.push(("gateway_outcome".into(), c.outcome.as_str().into()));
     d
 }

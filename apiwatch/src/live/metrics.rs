@@ -93,6 +93,8 @@ pub struct Metrics {
     pub kpi_mttd_seconds: Family<RuleLabel, GaugeF>,
     pub kpi_mttr_seconds: Family<RuleLabel, GaugeF>,
     pub kpi_false_positive_ratio: Family<RuleLabel, GaugeF>,
+    /// The inline gateway's own counters, once it runs.
+    pub gateway: super::gateway_metrics::GatewayCollector,
 }
 
 impl Metrics {
@@ -124,8 +126,10 @@ impl Metrics {
             kpi_mttd_seconds: Family::default(),
             kpi_mttr_seconds: Family::default(),
             kpi_false_positive_ratio: Family::default(),
+            gateway: Default::default(),
             registry: Registry::default(),
         };
+        registry.register_collector(Box::new(m.gateway.clone()));
         registry.register(
             "source_lines",
             "Lines (or messages) read per source",

@@ -7,6 +7,7 @@ pub mod api;
 mod decode;
 mod feed;
 mod gateway;
+mod gateway_metrics;
 mod http;
 mod merge;
 mod metrics;
@@ -182,7 +183,11 @@ fn build_responder(
 
 /// Validates a configuration for `run`; returns it with its data directory.
 pub fn check(file: &Path) -> anyhow::Result<(ReplayConfig, PathBuf)> {
-    let cfg = config::load(file)?;
+    check_loaded(config::load(file)?, file)
+}
+
+/// `check` on a configuration already read (`file` names it in errors).
+pub fn check_loaded(cfg: ReplayConfig, file: &Path) -> anyhow::Result<(ReplayConfig, PathBuf)> {
     let Some(dir) = cfg.live.data_dir.clone() else {
         anyhow::bail!(
             "{}: `data_dir` is required to run (where events are stored)",
@@ -193,6 +198,7 @@ pub fn check(file: &Path) -> anyhow::Result<(ReplayConfig, PathBuf)> {
         anyhow::bail!("{}: `sources` names nothing to watch", file.display());
     }
     encryption_key(cfg.live.storage.encryption.as_ref())?;
+    gateway::validate(&cfg)?;
     Ok((cfg, dir))
 }
 
@@ -200,6 +206,11 @@ pub fn check(file: &Path) -> anyhow::Result<(ReplayConfig, PathBuf)> {
 /// finite, like stdin).
 pub fn run(file: &Path) -> anyhow::Result<u8> {
     let (cfg, data_dir) = check(file)?;
+    run_checked(cfg, data_dir)
+}
+
+/// `run` on a configuration `check` passed.
+pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
     let live = cfg.live.clone();
     init_logs(&live);
     if !data_dir.exists() {
@@ -294,32 +305,23 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
         rules = rules.len(),
         "apiwatch is running"
     );
-    let gateway = match &live.gateway {
-        Some(g) => {
-            let validated = g.validate().map_err(|errs| {
-                let lines: Vec<String> =
-                    errs.iter().map(|e| format!("gateway.{}: {}", e.path, e.message)).collect();
-                anyhow::anyhow!("{}", lines.join("\n"))
-            })?;
-            let identity_limits = g.rate_limits.iter().any(|l| {
-                matches!(
-                    l.scope,
-                    apiwatch_gateway::RateScopeConfig::User
-                        | apiwatch_gateway::RateScopeConfig::Consumer
-                )
-            });
-            let index = live
-                .sources
-                .iter()
-                .position(|s| matches!(s.kind, SourceKind::Gateway))
-                .expect("the configuration adds the gateway's source");
+    let gateway = match gateway::validate(&cfg)? {
+        Some(validated) => {
+            let enricher = Arc::new(gateway::SharedEnricher::new(Arc::clone(&enricher)));
+            // Reloaded enrichment files reach the gateway as they reach the pipeline.
+            let _ = rules_plan.gateway_enricher.set(Arc::clone(&enricher));
             let hooks = gateway::GatewayHooks {
-                source: index,
+                source: live
+                    .sources
+                    .iter()
+                    .position(|s| matches!(s.kind, SourceKind::Gateway))
+                    .expect("the configuration adds the gateway's source"),
                 feed: feed_tx.clone(),
                 responder: Arc::clone(&responder),
-                enricher: Arc::clone(&enricher),
+                enricher,
                 redactor: redactor.clone(),
-                identity_limits,
+                identity_limits: validated.keys_rate_limits_by_identity(),
+                reject_undocumented: validated.shadow_api() == apiwatch_gateway::ShadowApi::Reject,
                 dropped: metrics
                     .drops
                     .get_or_create(&metrics::DropLabel {
@@ -389,6 +391,17 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
     // Stops the gateway's batch flusher once the gateway has drained.
     let (calls_stop, calls_stop_rx) = tokio::sync::watch::channel(false);
     let net = runtime.block_on(async {
+        // The gateway listens before /health says ready.
+        let proxy = match gateway {
+            Some((g, hooks)) => {
+                let flusher = tokio::spawn(Arc::clone(&hooks).flush_until(calls_stop_rx));
+                let running = g.start(hooks).await.map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
+                tracing::info!(addrs = ?running.local_addrs(), "gateway: proxying");
+                let _ = metrics.gateway.0.set(running.stats_handle());
+                Some((running, flusher))
+            }
+            None => None,
+        };
         let net = net::Network::start(
             &live,
             feed_tx.clone(),
@@ -398,15 +411,6 @@ pub fn run(file: &Path) -> anyhow::Result<u8> {
             api,
         )
         .await?;
-        let proxy = match gateway {
-            Some((g, hooks)) => {
-                let flusher = tokio::spawn(Arc::clone(&hooks).flush_until(calls_stop_rx));
-                let running = g.start(hooks).await.map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
-                tracing::info!(addrs = ?running.local_addrs(), "gateway: proxying");
-                Some((running, flusher))
-            }
-            None => None,
-        };
         reload::wait_for_stop(
             &rules_plan,
             &feed_tx,

@@ -23,6 +23,8 @@ pub struct RulesPlan {
     enrich: apiwatch_enrich::EnrichConfig,
     /// The rules running now, as the API lists them.
     pub running: Arc<std::sync::RwLock<Option<apiwatch_detect::RuleSet>>>,
+    /// The gateway's enrichment, when a gateway runs: reloaded with the pipeline's.
+    pub gateway_enricher: std::sync::OnceLock<Arc<super::gateway::SharedEnricher>>,
 }
 
 /// What a set of files looks like now: each file's path, size and modification time.
@@ -35,6 +37,7 @@ impl RulesPlan {
             with_builtin: cfg.rules.is_empty() || cfg.with_builtin_rules,
             enrich: crate::replay::enrich_config(cfg, None, None, None),
             running: Arc::new(std::sync::RwLock::new(None)),
+            gateway_enricher: std::sync::OnceLock::new(),
         }
     }
 
@@ -62,7 +65,11 @@ impl RulesPlan {
     fn reload_enrichment(&self, feed: &Sender<Feed>, metrics: &Metrics, why: &str) {
         match apiwatch_enrich::Enricher::build(&self.enrich) {
             Ok(e) => {
-                if feed.send(Feed::Enricher(Arc::new(e))).is_ok() {
+                let e = Arc::new(e);
+                if let Some(gateway) = self.gateway_enricher.get() {
+                    gateway.replace(Arc::clone(&e));
+                }
+                if feed.send(Feed::Enricher(e)).is_ok() {
                     metrics
                         .rule_reloads
                         .get_or_create(&ResultLabel { result: "enrichment_ok".into() })

@@ -68,3 +68,28 @@ pub fn nginx_line(ip: &str, second: u32, request: &str, status: u16) -> String {
         request.trim_end()
     )
 }
+
+/// Checks the metrics text with Prometheus' own linter when it is installed (the test
+/// command installs it); says so when it is not.
+pub fn check_with_promtool(dir: &Path, metrics: &str) {
+    let Ok(status) = std::process::Command::new("promtool").arg("--version").output() else {
+        eprintln!(
+            "SKIPPED promtool check: promtool is not installed (Debian package `prometheus`)"
+        );
+        return;
+    };
+    assert!(status.status.success());
+    let path = dir.join("metrics.txt");
+    std::fs::write(&path, metrics).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("promtool check metrics < {}", path.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        out.stdout_text(),
+        out.stderr_text()
+    );
+}

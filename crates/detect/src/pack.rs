@@ -51,6 +51,7 @@ const SOURCES: &[(&str, &str)] = pack_files![
     "rules/recon/scanner-user-agent.yaml",
     "rules/recon/sensitive-file-exposed.yaml",
     "rules/recon/sensitive-file-probe.yaml",
+    "rules/recon/shadow-api-endpoint.yaml",
 ];
 
 /// The files of the built-in pack as (file name such as `rules/auth/account-takeover.yaml`,

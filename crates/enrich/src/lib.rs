@@ -109,6 +109,19 @@ impl Default for EnrichLimits {
     }
 }
 
+/// What the OpenAPI document says of a call (the shadow-API check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Documentation {
+    /// No document is configured: nothing can be said.
+    NoDocument,
+    /// The path and the method are described.
+    Documented,
+    /// No path of the document matches.
+    UndocumentedRoute,
+    /// The path is described, the method is not.
+    UndocumentedMethod,
+}
+
 /// The read-only part of enrichment, built once and shared by the workers through an `Arc`.
 pub struct Enricher {
     trusted: proxy::TrustedProxies,
@@ -175,6 +188,12 @@ impl Enricher {
     /// API-key query parameter names, for redaction.
     pub fn api_key_params(&self) -> &[String] {
         &self.api_key_params
+    }
+
+    /// Whether the OpenAPI document describes a call; `NoDocument` when none is configured.
+    /// Answered from memory (no cache): the gateway asks it before forwarding a call.
+    pub fn documentation(&self, method: &str, target: &str) -> Documentation {
+        self.routes.as_ref().map_or(Documentation::NoDocument, |r| r.documentation(method, target))
     }
 
     /// Problems in the OpenAPI document that did not stop loading (external `$ref`s, routes
@@ -254,6 +273,11 @@ impl EnrichWorker {
         );
         self.enrich_route(ev);
         self.enrich_user_agent(ev);
+    }
+
+    /// What the OpenAPI document says of a call; see [`Enricher::documentation`].
+    pub fn documentation(&self, method: &str, target: &str) -> Documentation {
+        self.shared.documentation(method, target)
     }
 
     /// Counters since the worker was made, including its caches'.

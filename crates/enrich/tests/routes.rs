@@ -234,3 +234,29 @@ fn duplicate_routes_are_warned_about_not_fatal() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0].at, "paths['/a/{y}/']");
 }
+
+#[test]
+fn documentation_answers_the_shadow_api_question() {
+    use apiwatch_enrich::Documentation::*;
+    let cfg = EnrichConfig { openapi: Some(data("petstore-3.0.yaml")), ..EnrichConfig::default() };
+    let e = Enricher::build(&cfg).unwrap();
+    let cases = [
+        ("GET", "/api/v1/pets?limit=3", Documented),
+        ("GET", "/pets/42", Documented),
+        ("HEAD", "/api/v1/pets", Documented),
+        // A CORS preflight on a documented path.
+        ("OPTIONS", "/api/v1/pets/42", Documented),
+        ("PATCH", "/api/v1/pets", UndocumentedMethod),
+        ("GET", "/api/v1/internal/debug", UndocumentedRoute),
+        ("OPTIONS", "/api/v1/internal/debug", UndocumentedRoute),
+        ("GET", "/api/v1/pets/42/../../admin", UndocumentedRoute),
+        // Dot segments, even percent-encoded and even when they would land on a template.
+        ("GET", "/api/v1/pets/%2e%2e/pets", UndocumentedRoute),
+        ("GET", "/api/v1/pets/./42", UndocumentedRoute),
+    ];
+    for (method, target, want) in cases {
+        assert_eq!(e.documentation(method, target), want, "{method} {target}");
+    }
+    let none = Enricher::build(&EnrichConfig::default()).unwrap();
+    assert_eq!(none.documentation("GET", "/anything"), NoDocument);
+}

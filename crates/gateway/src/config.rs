@@ -4,7 +4,8 @@
 
 use crate::error::ConfigError;
 use crate::settings::{
-    FailMode, Gateway, HealthCheck, ListenerSpec, RateLimitSpec, RateScope, TlsFiles, UpstreamSpec,
+    FailMode, Gateway, HealthCheck, ListenerSpec, RateLimitSpec, RateScope, ShadowApi, TlsFiles,
+    UpstreamSpec,
 };
 use apiwatch_core::time::parse_duration_ms;
 use http::uri::Authority;
@@ -59,6 +60,9 @@ pub struct GatewayConfig {
     /// How often certificate files are checked for change (default `5s`).
     #[serde(default)]
     pub tls_reload_check_interval: Option<String>,
+    /// Calls the embedder's API description does not document (default `record`).
+    #[serde(default)]
+    pub shadow_api: ShadowApi,
 }
 
 /// One listening address.
@@ -298,6 +302,7 @@ impl GatewayConfig {
                 FailModeConfig::Closed => FailMode::Closed,
             },
             tls_reload_check_ms,
+            shadow_api: self.shadow_api,
         })
     }
 }
@@ -452,6 +457,7 @@ mod tests {
             rate_limit_keys_max: None,
             fail_mode: FailModeConfig::Open,
             tls_reload_check_interval: None,
+            shadow_api: ShadowApi::Record,
         }
     }
 

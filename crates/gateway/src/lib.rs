@@ -40,6 +40,6 @@ pub use config::{
 pub use error::{ConfigError, StartError, TlsError};
 pub use hooks::{Admission, Hooks, Overloaded, RateKeys, Verdict};
 pub use record::{BodyPrefix, CallRecord, Outcome};
-pub use server::{RunningGateway, ShutdownReport};
-pub use settings::{FailMode, Gateway};
+pub use server::{RunningGateway, ShutdownReport, StatsHandle};
+pub use settings::{FailMode, Gateway, ShadowApi};
 pub use stats::{GatewayStats, TargetHealth};

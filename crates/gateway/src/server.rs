@@ -51,6 +51,44 @@ pub struct RunningGateway {
     background: Vec<JoinHandle<()>>,
 }
 
+/// Reads a gateway's statistics from anywhere (a `/metrics` scrape), independent of the
+/// `RunningGateway`'s lifetime.
+#[derive(Clone)]
+pub struct StatsHandle(std::sync::Weak<Engine>);
+
+impl std::fmt::Debug for StatsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatsHandle")
+    }
+}
+
+impl StatsHandle {
+    /// The counters now, and every target's health; `None` once the gateway is gone.
+    pub fn snapshot(&self) -> Option<GatewayStats> {
+        self.0.upgrade().map(|engine| snapshot(&engine))
+    }
+}
+
+/// The counters now, and every target's health.
+fn snapshot(engine: &Engine) -> GatewayStats {
+    let mut stats = engine.telemetry.snapshot();
+    stats.rate_limit_keys = engine.limits.keys() as u64;
+    stats.rate_limit_keys_overflowed = engine.limits.overflowed();
+    stats.targets = engine
+        .routes
+        .upstreams
+        .iter()
+        .flat_map(|u| {
+            u.targets.iter().map(|t| TargetHealth {
+                upstream: u.name.clone(),
+                target: t.authority.to_string(),
+                healthy: t.healthy.load(Ordering::Relaxed),
+            })
+        })
+        .collect();
+    stats
+}
+
 /// What shutdown achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShutdownReport {
@@ -154,23 +192,13 @@ impl RunningGateway {
 
     /// A snapshot of the counters and of every target's health.
     pub fn stats(&self) -> GatewayStats {
-        let mut stats = self.engine.telemetry.snapshot();
-        stats.rate_limit_keys = self.engine.limits.keys() as u64;
-        stats.rate_limit_keys_overflowed = self.engine.limits.overflowed();
-        stats.targets = self
-            .engine
-            .routes
-            .upstreams
-            .iter()
-            .flat_map(|u| {
-                u.targets.iter().map(|t| TargetHealth {
-                    upstream: u.name.clone(),
-                    target: t.authority.to_string(),
-                    healthy: t.healthy.load(Ordering::Relaxed),
-                })
-            })
-            .collect();
-        stats
+        snapshot(&self.engine)
+    }
+
+    /// A handle that reads the statistics, for a metrics exporter. It does not keep the
+    /// gateway (nor the embedder's hooks) alive: once the gateway is gone it reads nothing.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(Arc::downgrade(&self.engine))
     }
 
     /// Reloads every listener's certificate and key now. A listener whose files do not load

@@ -22,6 +22,33 @@ pub struct Gateway {
     pub(crate) rate_limit_keys_max: usize,
     pub(crate) fail_mode: FailMode,
     pub(crate) tls_reload_check_ms: u64,
+    pub(crate) shadow_api: ShadowApi,
+}
+
+impl Gateway {
+    /// What the embedder was asked to do with undocumented calls; the gateway itself knows no
+    /// API description (the embedder answers `Verdict::Reject` from `Hooks::admit`).
+    pub fn shadow_api(&self) -> ShadowApi {
+        self.shadow_api
+    }
+
+    /// Whether a rate limit is keyed by user or consumer: the embedder then has to name the
+    /// caller's identity (`Admission::rate_keys`) on every call.
+    pub fn keys_rate_limits_by_identity(&self) -> bool {
+        self.rate_limits.iter().any(|l| matches!(l.scope, RateScope::User | RateScope::Consumer))
+    }
+}
+
+/// Calls to endpoints or methods the API description does not document (OWASP API9, shadow
+/// APIs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShadowApi {
+    /// Forwarded and recorded, labelled as undocumented.
+    #[default]
+    Record,
+    /// Refused before reaching the upstream (404 for a path, 405 for a method), and recorded.
+    Reject,
 }
 
 #[derive(Debug, Clone)]

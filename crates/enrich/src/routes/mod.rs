@@ -66,6 +66,26 @@ impl ApiRoutes {
         self.matcher.find(trimmed)
     }
 
+    /// Whether the document describes `method` on `target` (a request target, query allowed).
+    /// A CORS preflight (`OPTIONS`) on a documented path counts as documented: browsers send
+    /// it before any cross-origin call and documents rarely list it.
+    /// A path with a dot segment (`..`, also percent-encoded) is undocumented whatever it
+    /// would resolve to: templates never hold one, and the upstream may resolve it elsewhere.
+    pub(crate) fn documentation(&self, method: &str, target: &str) -> crate::Documentation {
+        let path = request_path(target);
+        let dot_segment =
+            percent::decode_path(path).split(['/', '\\']).any(|s| s == "." || s == "..");
+        let Some(i) = self.find(path).filter(|_| !dot_segment) else {
+            return crate::Documentation::UndocumentedRoute;
+        };
+        let item = &self.doc.paths[i as usize];
+        if method.eq_ignore_ascii_case("OPTIONS") || item.operation(method).is_some() {
+            crate::Documentation::Documented
+        } else {
+            crate::Documentation::UndocumentedMethod
+        }
+    }
+
     /// Sets the operation id and the documentation labels of an event whose route is known.
     pub(crate) fn annotate(&self, ev: &mut EventData, entry: &RouteEntry, stats: &mut EnrichStats) {
         let Some(i) = entry.path_item else {
