@@ -276,7 +276,8 @@ fn headers_of(h: &http::HeaderMap) -> Vec<(String, String)> {
             } else {
                 v
             };
-            Some((k.as_str().to_ascii_lowercase(), v.to_string()))
+            // `HeaderName`s are lower case already.
+            Some((k.as_str().to_string(), v.to_string()))
         })
         .take(HEADERS_MAX)
         .collect()

@@ -60,17 +60,19 @@ pub fn to_ecs_json(ev: &EventData) -> Json {
     if let Some((lat, lon)) = ev.geo.as_ref().and_then(|g| g.location) {
         insert_path(&mut root, "source.geo.location", serde_json::json!({"lat": lat, "lon": lon}));
     }
-    for (h, v) in &ev.headers {
-        insert_path(&mut root, &format!("http.request.headers.{h}"), v.clone().into());
-    }
     // ECS has no field of its own for the raw X-Forwarded-For: it is a request header (which
     // decoders of JSON logs keep as well).
-    if let Some(xff) = ev.forwarded_for.as_ref().filter(|_| ev.header(FORWARDED_FOR).is_none()) {
-        insert_path(
-            &mut root,
-            &format!("http.request.headers.{FORWARDED_FOR}"),
-            xff.as_str().into(),
-        );
+    let xff = ev.forwarded_for.as_ref().filter(|_| ev.header(FORWARDED_FOR).is_none());
+    if !ev.headers.is_empty() || xff.is_some() {
+        // One map, filled directly: a header name is one key, even with a dot in it.
+        let mut headers = Map::new();
+        for (h, v) in &ev.headers {
+            headers.insert(h.clone(), v.as_str().into());
+        }
+        if let Some(xff) = xff {
+            headers.insert(FORWARDED_FOR.into(), xff.as_str().into());
+        }
+        insert_path(&mut root, "http.request.headers", Json::Object(headers));
     }
     for (l, v) in &ev.labels {
         let labels = root.entry("labels").or_insert_with(|| Json::Object(Map::new()));

@@ -102,22 +102,28 @@ pub(crate) fn request_id(headers: &HeaderMap, name: &HeaderName) -> String {
     new_request_id()
 }
 
-/// 128 random bits in hex.
+/// 32 hex digits, unique without a system call per request: 64 random bits drawn once per
+/// process, then a counter. Ids name calls for correlation; they need not be unpredictable.
 fn new_request_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No entropy source: fall back to time and a counter, still unique in this process.
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        bytes[..8].copy_from_slice(&t.to_be_bytes());
-        bytes[8..].copy_from_slice(&n.to_be_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No entropy source: the start time still differs from one process to the next.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            bytes = t.to_be_bytes();
+        }
+        u64::from_be_bytes(bytes)
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let id = (u128::from(prefix) << 64) | u128::from(n);
+    format!("{id:032x}")
 }
 
 /// Whether the request asks to switch protocols (HTTP/1.1 `Connection: upgrade` + `Upgrade`).
@@ -169,5 +175,12 @@ mod tests {
         assert_eq!(request_id(&h, &name).len(), 32);
         h.insert("x-request-id", "x".repeat(129).parse().unwrap());
         assert_eq!(request_id(&h, &name).len(), 32);
+    }
+
+    #[test]
+    fn new_request_ids_differ() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|i| i.len() == 32 && i.bytes().all(|b| b.is_ascii_hexdigit())));
     }
 }
