@@ -1,7 +1,8 @@
 //! Gateway mode, end to end through the binary: calls through the inline proxy are recorded
 //! as events with the login account the body names, a brute force through it is detected and
 //! the attacker's next request is refused within a second, lifting the decision lets it back
-//! in, and secrets in headers and bodies never reach the store.
+//! in, secrets in headers and bodies never reach the store, and calls the OpenAPI document does
+//! not describe are alerted as shadow API or, with `shadow_api: reject`, refused.
 
 mod common;
 
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 const ADMIN: &str = "admin-token-0123456789abcdef";
 const PASSWORD: &str = "Hunter2-Very-Secret";
 const BEARER: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+/// A JWT whose payload says `{"sub":"mallory","jti":"j-1","roles":["user"]}`.
+const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYWxsb3J5IiwianRpIjoiai0xIiwicm9sZXMiOlsidXNlciJdfQ.c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
 
 /// The application behind the gateway: logins fail, lists answer three records.
 fn upstream(r: &Received) -> (u16, String) {
@@ -205,7 +208,15 @@ fn api_until(
 #[test]
 fn undocumented_endpoints_are_recorded_and_alerted_as_shadow_api() {
     let (_dir, app, addr, gw, svc) = shadow_service("gateway-shadow-record", "record");
-    assert_eq!(http(gw, "GET", "/api/orders/7", &[], b"").unwrap().0, 200);
+    // A documented call, with a JWT: recorded with the route template and the caller.
+    let auth = format!("Bearer {JWT}");
+    assert_eq!(http(gw, "GET", "/api/orders/7", &[("Authorization", &auth)], b"").unwrap().0, 200);
+    let found =
+        api_until(addr, "/v1/events/search?q=user.name%3Dmallory", |v| v["events"][0].is_object());
+    let ev = &found["events"][0];
+    assert_eq!(ev["http"]["route"], "/api/orders/{id}", "{ev}");
+    assert_eq!(ev["labels"]["gateway_outcome"], "proxied", "{ev}");
+    assert!(!found.to_string().contains(JWT), "the token itself is not stored");
     // An old version still deployed answers: proxied (mode record), labelled, alerted once.
     for _ in 0..3 {
         assert_eq!(http(gw, "GET", "/api/v0/export", &[], b"").unwrap().0, 200);

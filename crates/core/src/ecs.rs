@@ -25,11 +25,12 @@ fn insert_path(root: &mut Map<String, Json>, path: &str, v: Json) {
             cur.insert(p.to_string(), v);
             return;
         }
-        let next = cur.entry(p.to_string()).or_insert_with(|| Json::Object(Map::new()));
-        if !next.is_object() {
-            *next = Json::Object(Map::new());
+        // Look up before inserting: most levels (`http`, `source`, …) exist already, and
+        // `entry` would allocate the key for every field of every stored event.
+        if !cur.get(p).is_some_and(Json::is_object) {
+            cur.insert(p.to_string(), Json::Object(Map::new()));
         }
-        cur = next.as_object_mut().expect("just made an object");
+        cur = cur.get_mut(p).and_then(Json::as_object_mut).expect("an object is there");
     }
 }
 
