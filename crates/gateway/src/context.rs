@@ -88,6 +88,24 @@ impl Context {
     }
 }
 
+impl Context {
+    /// The request as the client sent it, without its body, to send it again (`Parts` cannot
+    /// be cloned).
+    pub fn request_parts(&self) -> Parts {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.method = self.method.clone();
+        let target = match &self.query {
+            Some(q) => format!("{}?{q}", self.path),
+            None => self.path.clone(),
+        };
+        // The path and query came from a valid URI.
+        parts.uri = target.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
+        parts.version = self.version;
+        parts.headers = self.request_headers.clone();
+        parts
+    }
+}
+
 /// `Example.com:8080` → `example.com`; `[::1]:80` → `[::1]`.
 fn host_of(authority: &str) -> String {
     let host = match authority.rfind(':') {

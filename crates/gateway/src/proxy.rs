@@ -17,7 +17,7 @@ use crate::upstream::Routes;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::uri::Authority;
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -26,6 +26,9 @@ use hyper_util::client::legacy::Client;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Targets one call may be sent to: the first, and others while each refuses the connection.
+const UPSTREAM_TRIES_MAX: usize = 3;
 
 /// What every call shares: settings, the embedder's hooks, routes, limits, the upstream pool.
 pub(crate) struct Engine {
@@ -56,11 +59,19 @@ pub(crate) async fn handle(
     if let Some(answer) = engine.request_filter(&mut ctx, &parts) {
         return Ok(engine.respond(ctx, answer, request_tap));
     }
-    let target = match engine.upstream_peer(&mut ctx) {
+    let mut target = match engine.upstream_peer(&mut ctx) {
         Ok(t) => t,
         Err(answer) => return Ok(engine.respond(ctx, *answer, request_tap)),
     };
-    let upstream_request = engine.upstream_request(
+    // A call without a body that may be repeated can go to another target when its target
+    // refuses the connection (nothing reached the upstream then).
+    let repeatable = client_upgrade.is_none()
+        && body.is_end_stream()
+        && matches!(
+            parts.method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE | Method::PUT
+        );
+    let mut upstream_request = engine.upstream_request(
         &ctx,
         parts,
         TappedRequest::new(body, request_tap.clone()).map_err(BoxError::from).boxed_unsync(),
@@ -68,28 +79,32 @@ pub(crate) async fn handle(
         client_upgrade.is_some(),
     );
     let wait = Duration::from_millis(engine.settings.upstream_response_header_timeout_ms);
-    let response = match tokio::time::timeout(wait, engine.client.request(upstream_request)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            tracing::debug!(target = %target, error = %e, "upstream request failed");
-            engine.telemetry.upstream_failed(false);
-            ctx.outcome = Outcome::UpstreamError;
-            let answer = problem(
-                StatusCode::BAD_GATEWAY,
-                "the upstream could not be reached",
-                &ctx.request_id,
-            );
-            return Ok(engine.respond(ctx, answer, request_tap));
-        }
-        Err(_) => {
-            engine.telemetry.upstream_failed(true);
-            ctx.outcome = Outcome::UpstreamError;
-            let answer = problem(
-                StatusCode::GATEWAY_TIMEOUT,
-                "the upstream did not answer in time",
-                &ctx.request_id,
-            );
-            return Ok(engine.respond(ctx, answer, request_tap));
+    let mut tried = Vec::new();
+    let response = loop {
+        match tokio::time::timeout(wait, engine.client.request(upstream_request)).await {
+            Ok(Ok(r)) => break r,
+            Ok(Err(e)) => {
+                tracing::debug!(target = %target, error = %e, "upstream request failed");
+                let again = match &ctx.upstream {
+                    Some(upstream)
+                        if repeatable && e.is_connect() && tried.len() + 1 < UPSTREAM_TRIES_MAX =>
+                    {
+                        tried.push(target.clone());
+                        upstream.pick_target_except(&tried).map(|t| t.authority.clone())
+                    }
+                    _ => None,
+                };
+                if let Some(next) = again {
+                    engine.telemetry.upstream_retried();
+                    target = next;
+                    let empty = http_body_util::Empty::new().map_err(|n| match n {}).boxed_unsync();
+                    upstream_request =
+                        engine.upstream_request(&ctx, ctx.request_parts(), empty, &target, false);
+                    continue;
+                }
+                return Ok(engine.upstream_failed(ctx, request_tap, false));
+            }
+            Err(_) => return Ok(engine.upstream_failed(ctx, request_tap, true)),
         }
     };
     match client_upgrade {
@@ -101,6 +116,24 @@ pub(crate) async fn handle(
 }
 
 impl Engine {
+    /// The answer when no target answered: 502, or 504 when the wait for headers ran out.
+    fn upstream_failed(
+        self: &Arc<Self>,
+        mut ctx: Context,
+        request_tap: Arc<Mutex<Tap>>,
+        timed_out: bool,
+    ) -> Response<ResponseBody> {
+        self.telemetry.upstream_failed(timed_out);
+        ctx.outcome = Outcome::UpstreamError;
+        let (status, detail) = if timed_out {
+            (StatusCode::GATEWAY_TIMEOUT, "the upstream did not answer in time")
+        } else {
+            (StatusCode::BAD_GATEWAY, "the upstream could not be reached")
+        };
+        let answer = problem(status, detail, &ctx.request_id);
+        self.respond(ctx, answer, request_tap)
+    }
+
     /// The client's request rewritten for `target`: absolute URI, HTTP/1.1, hop-by-hop fields
     /// out, forwarding fields and the request id in.
     fn upstream_request(

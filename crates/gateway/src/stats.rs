@@ -10,6 +10,7 @@ pub(crate) struct Telemetry {
     calls: [AtomicU64; Outcome::ALL.len()],
     upstream_errors: AtomicU64,
     upstream_timeouts: AtomicU64,
+    upstream_retries: AtomicU64,
     records_dropped_overloaded: AtomicU64,
     fail_open_calls: AtomicU64,
     connections_accepted: AtomicU64,
@@ -28,6 +29,9 @@ impl Telemetry {
         if timed_out {
             self.upstream_timeouts.fetch_add(1, Ordering::Relaxed);
         }
+    }
+    pub fn upstream_retried(&self) {
+        self.upstream_retries.fetch_add(1, Ordering::Relaxed);
     }
     pub fn record_dropped(&self) {
         self.records_dropped_overloaded.fetch_add(1, Ordering::Relaxed);
@@ -55,6 +59,7 @@ impl Telemetry {
             calls: Outcome::ALL.map(|o| (o, get(&self.calls[o.index()]))),
             upstream_errors: get(&self.upstream_errors),
             upstream_timeouts: get(&self.upstream_timeouts),
+            upstream_retries: get(&self.upstream_retries),
             records_dropped_overloaded: get(&self.records_dropped_overloaded),
             fail_open_calls: get(&self.fail_open_calls),
             connections_accepted: get(&self.connections_accepted),
@@ -87,6 +92,8 @@ pub struct GatewayStats {
     pub upstream_errors: u64,
     /// Upstreams that sent no response headers in time.
     pub upstream_timeouts: u64,
+    /// Calls sent again to another target after a target refused the connection.
+    pub upstream_retries: u64,
     /// Records `Hooks::record` refused (`Overloaded`).
     pub records_dropped_overloaded: u64,
     /// Calls admitted while the embedder said it was not ready (`fail_mode: open`).

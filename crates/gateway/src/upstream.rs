@@ -28,9 +28,21 @@ pub(crate) struct Upstream {
 impl Upstream {
     /// The next healthy target, round robin; `None` when all are down.
     pub fn pick_target(&self) -> Option<&Target> {
-        let n = self.targets.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..n).map(|i| &self.targets[(start + i) % n]).find(|t| t.healthy.load(Ordering::Relaxed))
+        self.first_healthy_from(start, &[])
+    }
+
+    /// The next healthy target not in `tried` (targets a call could not connect to), without
+    /// moving the rotation: a retry does not take another call's turn.
+    pub fn pick_target_except(&self, tried: &[Authority]) -> Option<&Target> {
+        self.first_healthy_from(self.next.load(Ordering::Relaxed), tried)
+    }
+
+    fn first_healthy_from(&self, start: usize, tried: &[Authority]) -> Option<&Target> {
+        let n = self.targets.len();
+        (0..n)
+            .map(|i| &self.targets[(start + i) % n])
+            .find(|t| t.healthy.load(Ordering::Relaxed) && !tried.contains(&t.authority))
     }
 }
 

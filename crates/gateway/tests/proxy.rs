@@ -225,6 +225,36 @@ async fn an_unreachable_upstream_is_502_and_counted() {
 }
 
 #[tokio::test]
+async fn a_refused_connection_sends_a_bodiless_call_to_the_next_target() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let alive = upstream("alive").await;
+    let yaml = format!(
+        "listeners: [{{address: '127.0.0.1:0'}}]\nupstreams:\n  - {{name: api, targets: ['http://{dead}', '{}']}}\n",
+        alive.url()
+    );
+    let gw = gateway(&yaml, Recorder::new()).await;
+    // Round robin starts at the dead target every other call; each is sent on.
+    for _ in 0..4 {
+        let (status, _, body) = get(&gw, "/items?page=2", &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(json(&body)["upstream"], "alive");
+        assert_eq!(json(&body)["query"], "page=2");
+    }
+    assert_eq!(gw.stats().upstream_retries, 2);
+    assert_eq!(gw.stats().upstream_errors, 0);
+    // A call with a body is not repeated: it may have been half sent elsewhere another time,
+    // and its body is gone.
+    let post = Request::post(format!("http://{}/items", gw.local_addrs()[0]))
+        .header("content-type", "application/json")
+        .body(full("{}"))
+        .unwrap();
+    let (status, _, _) = send(&client(), post).await;
+    assert_eq!(status, 502);
+    assert_eq!(gw.stats().upstream_retries, 2);
+    assert_eq!(gw.stats().upstream_errors, 1);
+}
+
+#[tokio::test]
 async fn shutdown_stops_accepting_and_drains() {
     let up = upstream("api").await;
     let gw = gateway(&one_upstream(&up.url(), ""), Recorder::new()).await;
