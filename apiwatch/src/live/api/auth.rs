@@ -5,6 +5,8 @@
 use super::ApiState;
 use crate::live::respond::Who;
 use apiwatch_state::Role;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
@@ -102,6 +104,54 @@ pub async fn require(
             StatusCode::FORBIDDEN,
             &format!("the {} role may not do this", who.role.as_str()),
         ))
+    }
+}
+
+/// Extractors that authenticate a request before its handler runs: `Reader` (role may read),
+/// `Auditor` (may read the audit trail and tokens) and `Caller` (any valid token; the
+/// responder checks the role of each change). They come first in a handler's arguments, so a
+/// request without a valid token is 401 whatever else is wrong with it.
+pub struct Reader(pub ApiState);
+
+/// See [`Reader`].
+pub struct Auditor(pub ApiState);
+
+/// See [`Reader`]: the state, and who is calling.
+pub struct Caller {
+    pub st: ApiState,
+    pub who: Who,
+}
+
+async fn peer_of(parts: &mut Parts, st: &ApiState) -> Result<SocketAddr, Response> {
+    let peer = super::Peer::from_request_parts(parts, st).await.map_err(|r| r.into_response())?;
+    Ok(peer.0)
+}
+
+/// The extractor of a role check: `$name` holds the state once the caller may do `$need`.
+macro_rules! needs {
+    ($name:ident, $need:expr) => {
+        impl FromRequestParts<ApiState> for $name {
+            type Rejection = Response;
+            async fn from_request_parts(
+                parts: &mut Parts,
+                st: &ApiState,
+            ) -> Result<Self, Response> {
+                let peer = peer_of(parts, st).await?;
+                require(st, &parts.headers, peer, $need).await?;
+                Ok($name(st.clone()))
+            }
+        }
+    };
+}
+needs!(Reader, Need::Read);
+needs!(Auditor, Need::ReadAudit);
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, st: &ApiState) -> Result<Self, Response> {
+        let peer = peer_of(parts, st).await?;
+        let who = caller(st, &parts.headers, peer).await?;
+        Ok(Caller { st: st.clone(), who })
     }
 }
 

@@ -1,7 +1,7 @@
 //! The API's reads: lists with filters and paging, one item, an actor's story, the security
 //! KPIs, rules, mutes, the allow-list, tokens (never their secrets) and the audit trail.
 
-use super::auth::{error, require, Need};
+use super::auth::{error, Auditor, Need, Reader};
 use super::{blocking, crowdsec, ApiState, Peer, PAGE_DEFAULT, PAGE_MAX};
 use apiwatch_core::{ActorId, DecisionStatus, IncidentStatus, ScopeKind, Severity};
 use apiwatch_state as state;
@@ -102,13 +102,7 @@ pub struct AlertQuery {
     window: Window,
 }
 
-pub async fn alerts(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Query(q): Query<AlertQuery>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn alerts(Reader(st): Reader, Query(q): Query<AlertQuery>) -> Response {
     let b = ok!(q.window.bounds((st.now_ms)()));
     let filter = state::AlertFilter {
         rule: q.rule,
@@ -123,13 +117,7 @@ pub async fn alerts(
     page(ok!(blocking(move || db.list_alerts(&filter)).await))
 }
 
-pub async fn alert(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn alert(Reader(st): Reader, Path(id): Path<String>) -> Response {
     let db = Arc::clone(&st.responder.state);
     let id2 = id.clone();
     match blocking(move || db.alert(&id2)).await {
@@ -150,13 +138,7 @@ pub struct IncidentQuery {
     window: Window,
 }
 
-pub async fn incidents(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Query(q): Query<IncidentQuery>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn incidents(Reader(st): Reader, Query(q): Query<IncidentQuery>) -> Response {
     let b = ok!(q.window.bounds((st.now_ms)()));
     let status = ok!(q
         .status
@@ -182,13 +164,7 @@ pub async fn incidents(
 }
 
 /// One incident with its timeline: every alert, in order, with its evidence events.
-pub async fn incident(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn incident(Reader(st): Reader, Path(id): Path<String>) -> Response {
     let db = Arc::clone(&st.responder.state);
     let id2 = id.clone();
     let found = blocking(move || {
@@ -299,13 +275,7 @@ pub async fn decisions(
     page(ok!(blocking(move || db.list_decisions(&filter)).await))
 }
 
-pub async fn decision(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn decision(Reader(st): Reader, Path(id): Path<i64>) -> Response {
     let db = Arc::clone(&st.responder.state);
     match blocking(move || db.decision(id)).await {
         Ok(Some(d)) => Json(d).into_response(),
@@ -314,8 +284,7 @@ pub async fn decision(
     }
 }
 
-pub async fn rules(State(st): State<ApiState>, peer: Peer, headers: HeaderMap) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn rules(Reader(st): Reader) -> Response {
     let rules = st.rules.read().expect("rules lock").clone();
     let items: Vec<serde_json::Value> = rules
         .iter()
@@ -333,13 +302,7 @@ pub async fn rules(State(st): State<ApiState>, peer: Peer, headers: HeaderMap) -
 
 /// Everything known about one actor: its risk now, open decisions, incidents, recent alerts
 /// and the actors it was seen with.
-pub async fn actor(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn actor(Reader(st): Reader, Path(id): Path<String>) -> Response {
     let actor = match parse_actor(&id) {
         Ok(a) => a,
         Err(r) => return r,
@@ -383,13 +346,7 @@ pub async fn actor(
     }
 }
 
-pub async fn security_metrics(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Query(w): Query<Window>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn security_metrics(Reader(st): Reader, Query(w): Query<Window>) -> Response {
     let b = ok!(w.bounds((st.now_ms)()));
     let db = Arc::clone(&st.responder.state);
     match blocking(move || {
@@ -402,8 +359,7 @@ pub async fn security_metrics(
     }
 }
 
-pub async fn mutes(State(st): State<ApiState>, peer: Peer, headers: HeaderMap) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn mutes(Reader(st): Reader) -> Response {
     let db = Arc::clone(&st.responder.state);
     let now = (st.now_ms)();
     match blocking(move || db.list_mutes(now)).await {
@@ -412,8 +368,7 @@ pub async fn mutes(State(st): State<ApiState>, peer: Peer, headers: HeaderMap) -
     }
 }
 
-pub async fn allowlist(State(st): State<ApiState>, peer: Peer, headers: HeaderMap) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::Read).await);
+pub async fn allowlist(Reader(st): Reader) -> Response {
     let db = Arc::clone(&st.responder.state);
     match blocking(move || db.list_allow()).await {
         Ok(m) => Json(serde_json::json!({"items": m})).into_response(),
@@ -421,8 +376,7 @@ pub async fn allowlist(State(st): State<ApiState>, peer: Peer, headers: HeaderMa
     }
 }
 
-pub async fn tokens(State(st): State<ApiState>, peer: Peer, headers: HeaderMap) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::ReadAudit).await);
+pub async fn tokens(Auditor(st): Auditor) -> Response {
     let db = Arc::clone(&st.responder.state);
     match blocking(move || db.list_tokens()).await {
         Ok(t) => Json(serde_json::json!({"items": t})).into_response(),
@@ -438,13 +392,7 @@ pub struct AuditQuery {
     window: Window,
 }
 
-pub async fn audit(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
-) -> Response {
-    ok!(require(&st, &headers, peer.0, Need::ReadAudit).await);
+pub async fn audit(Auditor(st): Auditor, Query(q): Query<AuditQuery>) -> Response {
     let b = ok!(q.window.bounds((st.now_ms)()));
     let filter = state::AuditFilter {
         who: q.who,

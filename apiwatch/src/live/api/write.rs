@@ -1,14 +1,14 @@
 //! The API's changes. Each handler names the caller, then hands the change to the responder
 //! (on a blocking thread: it writes SQLite), which checks the role, applies it and audits it.
 
-use super::auth::{caller, error};
-use super::{ApiState, Peer};
-use crate::live::respond::{ActionError, DecisionInput, IncidentChange, Who};
+use super::auth::{error, Caller};
+use super::ApiState;
+use crate::live::respond::{ActionError, DecisionInput, IncidentChange};
 use apiwatch_core::{ActorId, ScopeKind};
 use apiwatch_respond::decide::Change;
 use apiwatch_state::{Role, StateError};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::sync::Arc;
@@ -41,10 +41,6 @@ async fn apply<T: serde::Serialize + Send + 'static>(
     }
 }
 
-async fn who(st: &ApiState, headers: &HeaderMap, peer: &Peer) -> Result<Who, Response> {
-    caller(st, headers, peer.0).await
-}
-
 /// A body that is not the expected JSON is a 400 naming the problem, not axum's default 422.
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
     serde_json::from_slice(bytes)
@@ -52,24 +48,15 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
 }
 
 pub async fn incident(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
+    Caller { st, who: w }: Caller,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
     let change: IncidentChange = ok!(body(&bytes));
     apply(&st, move |r| r.change_incident(&id, &change, &w)).await
 }
 
-pub async fn add_decision(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    bytes: axum::body::Bytes,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn add_decision(Caller { st, who: w }: Caller, bytes: axum::body::Bytes) -> Response {
     let input: DecisionInput = ok!(body(&bytes));
     apply(&st, move |r| r.add_decision(&input, &w)).await
 }
@@ -83,13 +70,10 @@ struct Extension {
 
 /// `POST /v1/decisions/{id}/approve|reject|extend|lift`.
 pub async fn change_decision(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
+    Caller { st, who: w }: Caller,
     Path((id, change)): Path<(i64, String)>,
     bytes: axum::body::Bytes,
 ) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
     let change = match change.as_str() {
         "approve" => Change::Approve,
         "reject" => Change::Reject,
@@ -116,13 +100,7 @@ pub async fn change_decision(
 }
 
 /// `DELETE /v1/decisions/{id}`: lifts it.
-pub async fn lift_decision(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn lift_decision(Caller { st, who: w }: Caller, Path(id): Path<i64>) -> Response {
     apply(&st, move |r| r.change_decision(id, Change::Lift, &w)).await
 }
 
@@ -136,13 +114,7 @@ struct MuteInput {
     duration: String,
 }
 
-pub async fn add_mute(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    bytes: axum::body::Bytes,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn add_mute(Caller { st, who: w }: Caller, bytes: axum::body::Bytes) -> Response {
     let m: MuteInput = ok!(body(&bytes));
     let Ok(ms) = apiwatch_core::time::parse_duration_ms(&m.duration) else {
         return error(StatusCode::BAD_REQUEST, "duration: expected 30m, 24h, 7d");
@@ -154,13 +126,7 @@ pub async fn add_mute(
     .await
 }
 
-pub async fn delete_mute(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn delete_mute(Caller { st, who: w }: Caller, Path(id): Path<i64>) -> Response {
     apply(&st, move |r| r.delete_mute(id, &w).map(|()| serde_json::json!({"deleted": id}))).await
 }
 
@@ -172,13 +138,7 @@ struct AllowInput {
     reason: String,
 }
 
-pub async fn add_allow(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    bytes: axum::body::Bytes,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn add_allow(Caller { st, who: w }: Caller, bytes: axum::body::Bytes) -> Response {
     let a: AllowInput = ok!(body(&bytes));
     apply(&st, move |r| {
         r.add_allow(a.scope, &a.value, &a.reason, &w).map(|id| serde_json::json!({"id": id}))
@@ -186,13 +146,7 @@ pub async fn add_allow(
     .await
 }
 
-pub async fn delete_allow(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn delete_allow(Caller { st, who: w }: Caller, Path(id): Path<i64>) -> Response {
     apply(&st, move |r| r.delete_allow(id, &w).map(|()| serde_json::json!({"deleted": id}))).await
 }
 
@@ -204,13 +158,7 @@ struct TokenInput {
 }
 
 /// `POST /v1/tokens`: the secret is in this answer and nowhere else, ever.
-pub async fn create_token(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    bytes: axum::body::Bytes,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn create_token(Caller { st, who: w }: Caller, bytes: axum::body::Bytes) -> Response {
     let t: TokenInput = ok!(body(&bytes));
     let Some(role) = Role::parse(&t.role) else {
         return error(StatusCode::BAD_REQUEST, "role: admin, analyst, viewer, agent or bouncer");
@@ -221,12 +169,6 @@ pub async fn create_token(
     .await
 }
 
-pub async fn revoke_token(
-    State(st): State<ApiState>,
-    peer: Peer,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-) -> Response {
-    let w = ok!(who(&st, &headers, &peer).await);
+pub async fn revoke_token(Caller { st, who: w }: Caller, Path(id): Path<i64>) -> Response {
     apply(&st, move |r| r.revoke_token(id, &w).map(|()| serde_json::json!({"revoked": id}))).await
 }
