@@ -59,7 +59,7 @@ fn check_config_accepts_a_valid_file_and_names_the_place_of_each_problem() {
     write_config(&dir, &file_config("127.0.0.1:9".parse().unwrap(), "logs/*.log"));
     let ok = apiwatch(&dir, &["check-config", "apiwatch.yaml"]);
     assert!(ok.status.success(), "{}", ok.stderr_text());
-    assert!(ok.stdout_text().contains("valid (1 source(s), 40 rule(s)"), "{}", ok.stdout_text());
+    assert!(ok.stdout_text().contains("valid (1 source(s), 41 rule(s)"), "{}", ok.stdout_text());
 
     std::fs::write(dir.join("bad.yaml"), "data_dir: data\nsources:\n  - type: file\n    include: [a.log]\n    udp: 127.0.0.1:514\nstorage:\n  retention:\n    max_age: 30\n  segment_max_size: 5XB\n").unwrap();
     let bad = apiwatch(&dir, &["check-config", "bad.yaml"]);
