@@ -42,32 +42,9 @@ fn api(addr: SocketAddr, method: &str, path: &str) -> serde_json::Value {
 
 #[test]
 fn a_brute_force_through_the_gateway_is_refused_within_a_second() {
-    let dir = scratch("gateway-brute-force");
-    let app = Receiver::start_with(upstream);
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let gw: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    std::fs::write(
-        dir.join("apiwatch.yaml"),
-        format!(
-            "data_dir: data
-listen: {addr}
-api:
-  token: ${{API_TOKEN}}
-storage:
-  commit_interval: 100ms
-gateway:
-  listeners: [{{address: \"{gw}\"}}]
-  upstreams: [{{name: app, targets: [\"http://{}\"]}}]
-decisions:
-  mode: propose
-  rules:
-    auth-login-failures-from-address: enforce
-",
-            app.addr
-        ),
-    )
-    .unwrap();
-    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
+    let top =
+        "decisions:\n  mode: propose\n  rules:\n    auth-login-failures-from-address: enforce\n";
+    let (dir, _app, addr, gw, svc) = start("gateway-brute-force", &[], top, "");
 
     // Proxied and recorded: the list answers through the gateway.
     let (status, body) = http(
@@ -156,36 +133,47 @@ paths:
     get: {operationId: getOrder, responses: {'200': {description: ok}}}
 ";
 
-fn shadow_service(
+/// Starts the service with the gateway in front of an upstream answering as `upstream` does,
+/// the API behind an administrator's token, and commits every 100 ms. `files` are written
+/// first; `top` is added to the configuration, `gateway` to its `gateway:` section.
+fn start(
     name: &str,
-    mode: &str,
+    files: &[(&str, &str)],
+    top: &str,
+    gateway: &str,
 ) -> (std::path::PathBuf, Receiver, SocketAddr, SocketAddr, Service) {
     let dir = scratch(name);
     let app = Receiver::start_with(upstream);
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let gw: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    std::fs::write(dir.join("api.yaml"), ORDERS_API).unwrap();
-    std::fs::write(
-        dir.join("apiwatch.yaml"),
-        format!(
-            "data_dir: data
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    let config = format!(
+        "data_dir: data
 listen: {addr}
-openapi: api.yaml
 api:
   token: ${{API_TOKEN}}
 storage:
   commit_interval: 100ms
-gateway:
+{top}gateway:
   listeners: [{{address: \"{gw}\"}}]
   upstreams: [{{name: app, targets: [\"http://{}\"]}}]
-  shadow_api: {mode}
-",
-            app.addr
-        ),
-    )
-    .unwrap();
+{gateway}",
+        app.addr
+    );
+    std::fs::write(dir.join("apiwatch.yaml"), config).unwrap();
     let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
     (dir, app, addr, gw, svc)
+}
+
+/// The service of the shadow-API tests, with `shadow_api: mode`.
+fn shadow_service(
+    name: &str,
+    mode: &str,
+) -> (std::path::PathBuf, Receiver, SocketAddr, SocketAddr, Service) {
+    let gateway = format!("  shadow_api: {mode}\n");
+    start(name, &[("api.yaml", ORDERS_API)], "openapi: api.yaml\n", &gateway)
 }
 
 /// Polls `GET path` on the API until `pred` holds on the answer (10 s at most).

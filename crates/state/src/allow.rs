@@ -81,10 +81,6 @@ impl State {
 
     /// Deletes an entry; `false` when there was none with this id.
     pub fn delete_allow(&self, id: i64) -> Result<bool> {
-        const OP: &str = "delete_allow";
-        self.write(OP, |tx| {
-            Ok(tx.execute("DELETE FROM allow_entries WHERE id = ?1", [id]).map_err(sql(OP, id))?
-                > 0)
-        })
+        self.delete_row("delete_allow", "allow_entries", id)
     }
 }

@@ -72,6 +72,22 @@ impl State {
 
     /// Runs `f` in a write transaction, committed when `f` succeeds. Immediate: the write
     /// lock is taken at the start, so a read-then-write cannot fail halfway on a busy lock.
+    /// Deletes row `id` of `table` in its own transaction; `false` when there was none.
+    /// `table` is one of the schema's names, never input.
+    pub(crate) fn delete_row(
+        &self,
+        op: &'static str,
+        table: &'static str,
+        id: i64,
+    ) -> Result<bool> {
+        self.write(op, |tx| {
+            let deleted = tx
+                .execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])
+                .map_err(crate::error::sql(op, id))?;
+            Ok(deleted > 0)
+        })
+    }
+
     pub(crate) fn write<T>(
         &self,
         op: &'static str,

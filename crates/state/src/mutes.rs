@@ -76,9 +76,6 @@ impl State {
 
     /// Deletes a mute; `false` when there was none with this id.
     pub fn delete_mute(&self, id: i64) -> Result<bool> {
-        const OP: &str = "delete_mute";
-        self.write(OP, |tx| {
-            Ok(tx.execute("DELETE FROM mutes WHERE id = ?1", [id]).map_err(sql(OP, id))? > 0)
-        })
+        self.delete_row("delete_mute", "mutes", id)
     }
 }

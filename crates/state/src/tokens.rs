@@ -207,10 +207,7 @@ impl State {
 
     /// Deletes a token, so its secret no longer authenticates; `false` when there was none.
     pub fn revoke_token(&self, id: i64) -> Result<bool> {
-        const OP: &str = "revoke_token";
-        self.write(OP, |tx| {
-            Ok(tx.execute("DELETE FROM api_tokens WHERE id = ?1", [id]).map_err(sql(OP, id))? > 0)
-        })
+        self.delete_row("revoke_token", "api_tokens", id)
     }
 }
 
