@@ -2,7 +2,7 @@
 //! must never act on. Stored as written; matching (CIDR containment) is the caller's job.
 
 use crate::codec::{check_len, parse_text, TEXT_BYTES_MAX};
-use crate::error::{is_unique_violation, sql, sql_op, Result, StateError};
+use crate::error::{is_unique_violation, sql, Result, StateError};
 use crate::State;
 use apiwatch_core::ScopeKind;
 use rusqlite::params;
@@ -54,29 +54,20 @@ impl State {
     /// Every allow-list entry, oldest first.
     pub fn list_allow(&self) -> Result<Vec<AllowEntry>> {
         const OP: &str = "list_allow";
-        let conn = self.lock();
-        let mut st = conn
-            .prepare_cached(
-                "SELECT id, scope, value, reason, created_by, created_at_ms FROM allow_entries
-                 ORDER BY id",
-            )
-            .map_err(sql_op(OP))?;
-        let mut rows = st.query([]).map_err(sql_op(OP))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(sql_op(OP))? {
-            let id: i64 = r.get(0).map_err(sql_op(OP))?;
+        let query = "SELECT id, scope, value, reason, created_by, created_at_ms FROM allow_entries
+                 ORDER BY id";
+        self.list_by_id(OP, query, [], |r, id| {
             let e = || sql(OP, id);
             let scope: String = r.get(1).map_err(e())?;
-            out.push(AllowEntry {
+            Ok(AllowEntry {
                 id,
                 scope: parse_text(&scope, ScopeKind::parse, OP, &id.to_string(), "scope")?,
                 value: r.get(2).map_err(e())?,
                 reason: r.get(3).map_err(e())?,
                 created_by: r.get(4).map_err(e())?,
                 created_at_ms: r.get(5).map_err(e())?,
-            });
-        }
-        Ok(out)
+            })
+        })
     }
 
     /// Deletes an entry; `false` when there was none with this id.

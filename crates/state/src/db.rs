@@ -72,6 +72,27 @@ impl State {
 
     /// Runs `f` in a write transaction, committed when `f` succeeds. Immediate: the write
     /// lock is taken at the start, so a read-then-write cannot fail halfway on a busy lock.
+    /// Reads every row `query` selects (its first column the row's id) through `row`, which
+    /// gets the row, its id and the error mapper for that id.
+    pub(crate) fn list_by_id<T>(
+        &self,
+        op: &'static str,
+        query: &str,
+        params: impl rusqlite::Params,
+        mut row: impl FnMut(&rusqlite::Row<'_>, i64) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        use crate::error::sql_op;
+        let conn = self.lock();
+        let mut st = conn.prepare_cached(query).map_err(sql_op(op))?;
+        let mut rows = st.query(params).map_err(sql_op(op))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(sql_op(op))? {
+            let id: i64 = r.get(0).map_err(sql_op(op))?;
+            out.push(row(r, id)?);
+        }
+        Ok(out)
+    }
+
     /// Deletes row `id` of `table` in its own transaction; `false` when there was none.
     /// `table` is one of the schema's names, never input.
     pub(crate) fn delete_row(

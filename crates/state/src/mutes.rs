@@ -1,7 +1,7 @@
 //! Mutes: an analyst silences one rule for one actor, for a while or until deleted.
 
 use crate::codec::{check_len, corrupt, TEXT_BYTES_MAX};
-use crate::error::{sql, sql_op, Result};
+use crate::error::{sql, Result};
 use crate::State;
 use apiwatch_core::ActorId;
 use rusqlite::params;
@@ -47,20 +47,12 @@ impl State {
     /// The mutes not expired at `now_ms`, oldest first.
     pub fn list_mutes(&self, now_ms: i64) -> Result<Vec<Mute>> {
         const OP: &str = "list_mutes";
-        let conn = self.lock();
-        let mut st = conn
-            .prepare_cached(
-                "SELECT id, rule, actor, reason, created_by, created_at_ms, expires_at_ms
-                 FROM mutes WHERE expires_at_ms IS NULL OR expires_at_ms > ?1 ORDER BY id",
-            )
-            .map_err(sql_op(OP))?;
-        let mut rows = st.query([now_ms]).map_err(sql_op(OP))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(sql_op(OP))? {
-            let id: i64 = r.get(0).map_err(sql_op(OP))?;
+        let query = "SELECT id, rule, actor, reason, created_by, created_at_ms, expires_at_ms
+                 FROM mutes WHERE expires_at_ms IS NULL OR expires_at_ms > ?1 ORDER BY id";
+        self.list_by_id(OP, query, [now_ms], |r, id| {
             let e = || sql(OP, id);
             let actor: String = r.get(2).map_err(e())?;
-            out.push(Mute {
+            Ok(Mute {
                 id,
                 rule: r.get(1).map_err(e())?,
                 actor: ActorId::parse(&actor)
@@ -69,9 +61,8 @@ impl State {
                 created_by: r.get(4).map_err(e())?,
                 created_at_ms: r.get(5).map_err(e())?,
                 expires_at_ms: r.get(6).map_err(e())?,
-            });
-        }
-        Ok(out)
+            })
+        })
     }
 
     /// Deletes a mute; `false` when there was none with this id.

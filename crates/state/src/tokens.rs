@@ -182,27 +182,19 @@ impl State {
     /// Every token, oldest first, without secrets or hashes.
     pub fn list_tokens(&self) -> Result<Vec<TokenListing>> {
         const OP: &str = "list_tokens";
-        let conn = self.lock();
-        let mut st = conn
-            .prepare_cached(
-                "SELECT id, name, role, created_at_ms, last_used_ms FROM api_tokens ORDER BY id",
-            )
-            .map_err(sql_op(OP))?;
-        let mut rows = st.query([]).map_err(sql_op(OP))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(sql_op(OP))? {
-            let id: i64 = r.get(0).map_err(sql_op(OP))?;
+        let query =
+            "SELECT id, name, role, created_at_ms, last_used_ms FROM api_tokens ORDER BY id";
+        self.list_by_id(OP, query, [], |r, id| {
             let e = || sql(OP, id);
             let role: String = r.get(2).map_err(e())?;
-            out.push(TokenListing {
+            Ok(TokenListing {
                 id,
                 name: r.get(1).map_err(e())?,
                 role: parse_text(&role, Role::parse, OP, &id.to_string(), "role")?,
                 created_at_ms: r.get(3).map_err(e())?,
                 last_used_ms: r.get(4).map_err(e())?,
-            });
-        }
-        Ok(out)
+            })
+        })
     }
 
     /// Deletes a token, so its secret no longer authenticates; `false` when there was none.
