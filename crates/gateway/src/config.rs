@@ -22,6 +22,8 @@ pub const BODY_INSPECT_BYTES_MAX_DEFAULT: usize = 64 * 1024;
 const BODY_INSPECT_BYTES_MAX_LIMIT: usize = 16 * 1024 * 1024;
 /// Default number of client connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS_DEFAULT: usize = 10_000;
+/// Upper bound on `workers`: each holds a thread, a runtime and its own upstream pool.
+const WORKERS_MAX: usize = 256;
 /// Default cap on keys tracked per rate limit: at ~100 bytes per key, ~10 MB per limit.
 const RATE_LIMIT_KEYS_MAX_DEFAULT: usize = 100_000;
 
@@ -48,6 +50,10 @@ pub struct GatewayConfig {
     /// Client connections served at once (default 10 000).
     #[serde(default)]
     pub max_connections: Option<usize>,
+    /// Threads serving calls, each with its own runtime and upstream connections (default:
+    /// one per core).
+    #[serde(default)]
+    pub workers: Option<usize>,
     /// Rate limits, all checked on every call they apply to.
     #[serde(default)]
     pub rate_limits: Vec<RateLimitConfig>,
@@ -271,6 +277,12 @@ impl GatewayConfig {
         if max_connections == 0 {
             p.push("max_connections", "must be at least 1");
         }
+        let workers = self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| n.get()).min(WORKERS_MAX)
+        });
+        if !(1..=WORKERS_MAX).contains(&workers) {
+            p.push("workers", format!("must be between 1 and {WORKERS_MAX}"));
+        }
         let rate_limits = self
             .rate_limits
             .iter()
@@ -295,6 +307,7 @@ impl GatewayConfig {
             connect_timeout_ms,
             upstream_response_header_timeout_ms,
             max_connections,
+            workers,
             rate_limits,
             rate_limit_keys_max,
             fail_mode: match self.fail_mode {
@@ -453,6 +466,7 @@ mod tests {
             body_inspect_bytes_max: None,
             timeouts: TimeoutsConfig::default(),
             max_connections: None,
+            workers: None,
             rate_limits: vec![],
             rate_limit_keys_max: None,
             fail_mode: FailModeConfig::Open,
@@ -517,6 +531,7 @@ request_id_header: x-request-id
 body_inspect_bytes_max: 65536
 timeouts: { connect: 5s, upstream_response_header: 30s }
 max_connections: 10000
+workers: 2
 rate_limits:
   - { scope: address, per_minute: 600, burst: 100 }
   - { scope: user, per_minute: 120, burst: 40 }

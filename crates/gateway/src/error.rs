@@ -48,4 +48,7 @@ pub enum StartError {
     /// A listener's certificate or key could not be loaded.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// A worker thread or its runtime could not be created.
+    #[error("cannot start a gateway worker thread: {0}")]
+    Worker(#[source] std::io::Error),
 }

@@ -1,6 +1,7 @@
 //! apiwatch's inline reverse proxy (gateway mode). The embedder gives it a validated
 //! configuration (`GatewayConfig::validate` → `Gateway`) and a `Hooks` implementation, starts
-//! it on its tokio runtime, and receives one `CallRecord` per call.
+//! it from its tokio runtime (calls are served on the gateway's own worker threads, one
+//! single-threaded runtime each), and receives one `CallRecord` per call.
 //!
 //! A call goes through ordered phases over a per-request context (`phases/`): admission
 //! (`request_filter`: the embedder's verdict, rate limits), target choice (`upstream_peer`),
@@ -31,6 +32,7 @@ mod stats;
 mod tls;
 mod upstream;
 mod websocket;
+mod worker;
 
 pub use body::ResponseBody;
 pub use config::{

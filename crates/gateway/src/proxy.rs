@@ -23,6 +23,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,23 +31,54 @@ use std::time::Duration;
 /// Targets one call may be sent to: the first, and others while each refuses the connection.
 const UPSTREAM_TRIES_MAX: usize = 3;
 
-/// What every call shares: settings, the embedder's hooks, routes, limits, the upstream pool.
+/// Idle upstream connections kept per target and worker: enough for bursts of keep-alive
+/// reuse, bounded so a burst does not leave thousands of sockets open.
+const UPSTREAM_IDLE_CONNECTIONS_PER_TARGET_MAX: usize = 256;
+/// How long an idle upstream connection is kept; below common upstream keep-alive timeouts
+/// (nginx 75 s), so the gateway closes first and never sends on a connection being closed.
+const UPSTREAM_IDLE_TIMEOUT_MS: u64 = 60_000;
+
+/// What every call shares, across worker threads: settings, the embedder's hooks, routes,
+/// limits.
 pub(crate) struct Engine {
     pub settings: Gateway,
     pub hooks: Arc<dyn Hooks>,
     pub routes: Routes,
     pub limits: RateLimits,
-    pub client: Client<HttpConnector, UpstreamBody>,
     pub telemetry: Arc<Telemetry>,
     pub trusted: TrustedProxies,
 }
 
+/// Keep-alive connections to upstream targets, pooled.
+pub(crate) type UpstreamClient = Client<HttpConnector, UpstreamBody>;
+
+/// A pool of upstream connections, driven by the runtime it is first used on.
+pub(crate) fn upstream_client(settings: &Gateway) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)));
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_millis(UPSTREAM_IDLE_TIMEOUT_MS))
+        .pool_max_idle_per_host(UPSTREAM_IDLE_CONNECTIONS_PER_TARGET_MAX)
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// One worker thread's view: the shared engine, and the upstream connections the thread owns
+/// (used from no other thread).
+pub(crate) struct Worker {
+    pub engine: Arc<Engine>,
+    pub client: UpstreamClient,
+}
+
 /// Serves one request from a client.
 pub(crate) async fn handle(
-    engine: Arc<Engine>,
+    worker: Arc<Worker>,
     conn: ConnInfo,
     mut request: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
+    let engine = &worker.engine;
     let client_upgrade = (request.version() == Version::HTTP_11
         && wants_upgrade(request.headers()))
     .then(|| hyper::upgrade::on(&mut request));
@@ -81,7 +113,7 @@ pub(crate) async fn handle(
     let wait = Duration::from_millis(engine.settings.upstream_response_header_timeout_ms);
     let mut tried = Vec::new();
     let response = loop {
-        match tokio::time::timeout(wait, engine.client.request(upstream_request)).await {
+        match tokio::time::timeout(wait, worker.client.request(upstream_request)).await {
             Ok(Ok(r)) => break r,
             Ok(Err(e)) => {
                 tracing::debug!(target = %target, error = %e, "upstream request failed");
@@ -109,7 +141,7 @@ pub(crate) async fn handle(
     };
     match client_upgrade {
         Some(client_upgrade) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
-            Ok(crate::websocket::tunnel(engine, ctx, client_upgrade, response))
+            Ok(crate::websocket::tunnel(engine.clone(), ctx, client_upgrade, response))
         }
         _ => Ok(engine.respond(ctx, response, request_tap)),
     }

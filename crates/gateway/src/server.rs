@@ -1,45 +1,24 @@
-//! Starting and stopping: binds the listeners, accepts connections (TLS where configured),
-//! serves each with hyper (HTTP/1.1 with keep-alive and upgrades, HTTP/2), runs the background
-//! tasks (health probes, certificate checks, rate-limit key cleanup), and drains at shutdown.
+//! Starting and stopping: binds the listeners, starts the worker threads that serve them
+//! (`worker.rs`), runs the background tasks (health probes, certificate checks, rate-limit key
+//! cleanup) on the embedder's runtime, and drains at shutdown.
 
-use crate::body::UpstreamBody;
 use crate::client_addr::TrustedProxies;
-use crate::context::ConnInfo;
 use crate::error::{StartError, TlsError};
 use crate::hooks::Hooks;
-use crate::proxy::{handle, Engine};
+use crate::proxy::{upstream_client, Engine};
 use crate::ratelimit::{RateLimits, RETAIN_INTERVAL_MS};
 use crate::settings::Gateway;
 use crate::stats::{GatewayStats, TargetHealth, Telemetry};
 use crate::tls::TlsSource;
 use crate::upstream::Routes;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use crate::worker;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
-
-/// How long a TLS handshake may take: a client that connects and never speaks must not hold a
-/// connection slot.
-const TLS_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
-/// How long a client may take to send a request's headers (slow-loris defence; HTTP/1.1).
-const HEADER_READ_TIMEOUT_MS: u64 = 30_000;
-/// Concurrent streams per HTTP/2 connection: one client cannot open unbounded calls.
-const H2_STREAMS_PER_CONNECTION_MAX: u32 = 256;
-/// Idle upstream connections kept per target: enough for bursts of keep-alive reuse, bounded
-/// so a burst does not leave thousands of sockets open.
-const UPSTREAM_IDLE_CONNECTIONS_PER_TARGET_MAX: usize = 256;
-/// How long an idle upstream connection is kept; below common upstream keep-alive timeouts
-/// (nginx 75 s), so the gateway closes first and never sends on a connection being closed.
-const UPSTREAM_IDLE_TIMEOUT_MS: u64 = 60_000;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
 
 /// A running gateway: its bound addresses, statistics, certificate reload and shutdown.
 pub struct RunningGateway {
@@ -47,7 +26,9 @@ pub struct RunningGateway {
     local_addrs: Vec<SocketAddr>,
     tls: Vec<Arc<TlsSource>>,
     stop: watch::Sender<bool>,
-    listeners: Vec<JoinHandle<()>>,
+    cut: watch::Sender<bool>,
+    /// Closed once every worker thread has let go of its connections.
+    workers_done: mpsc::Receiver<()>,
     background: Vec<JoinHandle<()>>,
 }
 
@@ -97,7 +78,8 @@ pub struct ShutdownReport {
 }
 
 impl Gateway {
-    /// Binds every listener and starts serving on the current tokio runtime.
+    /// Binds every listener and starts the worker threads that serve them. Must be called on
+    /// a tokio runtime: the background tasks (health probes, certificate checks) run on it.
     pub async fn start(self, hooks: Arc<dyn Hooks>) -> Result<RunningGateway, StartError> {
         let mut tls_sources = Vec::new();
         let mut bound = Vec::new();
@@ -118,39 +100,41 @@ impl Gateway {
             bound.push((listener, local, tls));
         }
 
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_millis(self.connect_timeout_ms)));
-        connector.set_nodelay(true);
-        let client: Client<HttpConnector, UpstreamBody> = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_millis(UPSTREAM_IDLE_TIMEOUT_MS))
-            .pool_max_idle_per_host(UPSTREAM_IDLE_CONNECTIONS_PER_TARGET_MAX)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .build(connector);
         let telemetry = Arc::new(Telemetry::default());
         let engine = Arc::new(Engine {
             hooks,
             routes: Routes::new(&self.upstreams),
             limits: RateLimits::new(&self.rate_limits, self.rate_limit_keys_max),
-            client,
             telemetry: telemetry.clone(),
             trusted: TrustedProxies::new(self.trusted_proxies.clone()),
             settings: self,
         });
 
         let (stop, stop_rx) = watch::channel(false);
-        let permits = Arc::new(Semaphore::new(engine.settings.max_connections));
+        let (cut, cut_rx) = watch::channel(false);
         let mut local_addrs = Vec::new();
         let mut listeners = Vec::new();
-        for (listener, local, tls) in bound {
+        for (index, (listener, local, tls)) in bound.into_iter().enumerate() {
             local_addrs.push(local);
-            listeners.push(tokio::spawn(accept_loop(
-                engine.clone(),
-                listener,
-                tls,
-                permits.clone(),
-                stop_rx.clone(),
-            )));
+            let address = local;
+            let listener = listener.into_std().map_err(|source| StartError::Bind {
+                index,
+                address,
+                source,
+            })?;
+            listeners.push((listener, tls));
+        }
+        let shared = worker::Shared {
+            engine: engine.clone(),
+            listeners,
+            permits: Arc::new(Semaphore::new(engine.settings.max_connections)),
+            stop: stop_rx,
+            cut: cut_rx,
+        };
+        let (done, workers_done) = mpsc::channel(1);
+        for index in 0..engine.settings.workers {
+            // On failure the stop and cut senders drop, which stops the workers already started.
+            worker::spawn(index, &shared, done.clone())?;
         }
 
         let mut background = Vec::new();
@@ -158,7 +142,7 @@ impl Gateway {
             if upstream.health.is_some() {
                 background.push(tokio::spawn(crate::health::probe_forever(
                     upstream.clone(),
-                    engine.client.clone(),
+                    upstream_client(&engine.settings),
                     telemetry.clone(),
                 )));
             }
@@ -180,7 +164,15 @@ impl Gateway {
                 }
             }));
         }
-        Ok(RunningGateway { engine, local_addrs, tls: tls_sources, stop, listeners, background })
+        Ok(RunningGateway {
+            engine,
+            local_addrs,
+            tls: tls_sources,
+            stop,
+            cut,
+            workers_done,
+            background,
+        })
     }
 }
 
@@ -227,105 +219,14 @@ impl RunningGateway {
         for task in &self.background {
             task.abort();
         }
-        let mut listeners = self.listeners;
-        let drained = tokio::time::timeout(deadline, async {
-            for task in &mut listeners {
-                let _ = task.await;
-            }
-        })
-        .await
-        .is_ok();
+        let mut workers_done = self.workers_done;
+        let drained = tokio::time::timeout(deadline, workers_done.recv()).await.is_ok();
         if !drained {
-            // Dropping an accept loop drops its connection set, which aborts every connection.
-            for task in &listeners {
-                task.abort();
-            }
+            // Each worker drops its runtime, and with it every connection left.
+            let _ = self.cut.send(true);
+            let _ = workers_done.recv().await;
         }
         ShutdownReport { drained }
-    }
-}
-
-/// Accepts connections until `stop`, then waits for those open to finish.
-async fn accept_loop(
-    engine: Arc<Engine>,
-    listener: TcpListener,
-    tls: Option<Arc<TlsSource>>,
-    permits: Arc<Semaphore>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.wait_for(|s| *s) => break,
-        };
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = stop.wait_for(|s| *s) => break,
-        };
-        // Reap finished connections so the set holds only live ones.
-        while connections.try_join_next().is_some() {}
-        let (tcp, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                // Out of file descriptors and the like: wait instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        let info = ConnInfo { peer_ip: peer.ip(), scheme };
-        let engine = engine.clone();
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
-        connections.spawn(async move {
-            let _permit = permit;
-            // Counted closed on drop, so connections cut at shutdown are counted too.
-            let _open = engine.telemetry.connection_opened();
-            match tls {
-                None => serve(engine.clone(), info, tcp, watcher).await,
-                Some(tls) => {
-                    let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
-                    let handshake = Duration::from_millis(TLS_HANDSHAKE_TIMEOUT_MS);
-                    match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => serve(engine.clone(), info, stream, watcher).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                }
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    // Connections still in their TLS handshake were not watched yet.
-    connections.shutdown().await;
-}
-
-/// Serves one connection: HTTP/1.1 (keep-alive, upgrades) or HTTP/2, whichever the client
-/// speaks.
-async fn serve<S>(
-    engine: Arc<Engine>,
-    info: ConnInfo,
-    stream: S,
-    watcher: hyper_util::server::graceful::Watcher,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |request| handle(engine.clone(), info, request));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(HEADER_READ_TIMEOUT_MS))
-        .keep_alive(true);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(H2_STREAMS_PER_CONNECTION_MAX);
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-    if let Err(e) = watcher.watch(connection.into_owned()).await {
-        tracing::debug!(peer = %info.peer_ip, error = %e, "connection ended with an error");
     }
 }
 

@@ -18,6 +18,7 @@ pub struct Gateway {
     pub(crate) connect_timeout_ms: u64,
     pub(crate) upstream_response_header_timeout_ms: u64,
     pub(crate) max_connections: usize,
+    pub(crate) workers: usize,
     pub(crate) rate_limits: Vec<RateLimitSpec>,
     pub(crate) rate_limit_keys_max: usize,
     pub(crate) fail_mode: FailMode,

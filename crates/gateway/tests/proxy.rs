@@ -266,6 +266,28 @@ async fn shutdown_stops_accepting_and_drains() {
 }
 
 #[tokio::test]
+async fn shutdown_waits_for_calls_in_flight_until_its_deadline() {
+    let up = upstream("api").await;
+    let gw = gateway(&one_upstream(&up.url(), "workers: 2"), Recorder::new()).await;
+    let addr = gw.local_addrs()[0];
+    let fetch = |ms: u64| {
+        let req = Request::get(format!("http://{addr}/slow?ms={ms}")).body(full("")).unwrap();
+        tokio::spawn(async move { client().request(req).await.map(|r| r.status()) })
+    };
+    // Finishes within the deadline: answered in full.
+    let short = fetch(300);
+    // Still waiting for the upstream when the deadline passes: its connection is cut.
+    let long = fetch(5_000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let report = gw.shutdown(Duration::from_millis(1_000)).await;
+    assert!(!report.drained);
+    assert!(started.elapsed() < Duration::from_millis(3_000), "{:?}", started.elapsed());
+    assert_eq!(short.await.unwrap().unwrap(), 200);
+    assert!(long.await.unwrap().is_err());
+}
+
+#[tokio::test]
 async fn an_upstream_slow_to_answer_is_504() {
     let up = upstream("api").await;
     let hooks = Recorder::new();
