@@ -49,8 +49,7 @@ impl Staged {
     pub fn new(event: Event) -> Staged {
         let data = event.data();
         let mut record = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut record, &apiwatch_core::ecs::to_ecs_json(data))
-            .expect("a JSON value serializes to memory");
+        apiwatch_core::ecs::write_ecs_json(data, &mut record);
         let mut keys = String::new();
         let mut key_ends = [0u16; ACTOR_KEY_FIELDS_N];
         let mut key_count = 0u8;

@@ -5,7 +5,7 @@
 use crate::rule::Rule;
 use crate::template::{capture_text, Facts, RenderInput};
 use apiwatch_core::alert::EVIDENCE_MAX;
-use apiwatch_core::ecs::to_ecs_json;
+use apiwatch_core::ecs::write_ecs_json;
 use apiwatch_core::{Alert, Event, ProposedResponse};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -222,7 +222,9 @@ impl OpenAlert {
 }
 
 fn evidence_text(e: &Event) -> Box<str> {
-    to_ecs_json(e).to_string().into_boxed_str()
+    let mut out = Vec::with_capacity(512);
+    write_ecs_json(e, &mut out);
+    String::from_utf8(out).expect("JSON is UTF-8").into_boxed_str()
 }
 
 /// The actor's (field, value) pairs from its key.

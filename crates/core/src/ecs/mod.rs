@@ -8,6 +8,9 @@ use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 use thiserror::Error;
 
+mod write;
+pub use write::write_ecs_json;
+
 /// Why a JSON object is not a usable ECS event.
 #[derive(Debug, Error, PartialEq)]
 pub enum EcsError {
