@@ -95,7 +95,10 @@ proptest! {
 #[test]
 fn an_empty_event_is_its_timestamp_and_dataset() {
     let ev = EventData { dataset: "test", ..EventData::default() };
-    assert_eq!(direct(&ev), r#"{"@timestamp":"1970-01-01T00:00:00.000Z","event":{"dataset":"test"}}"#);
+    assert_eq!(
+        direct(&ev),
+        r#"{"@timestamp":"1970-01-01T00:00:00.000Z","event":{"dataset":"test"}}"#
+    );
     assert_eq!(direct(&ev), reference(&ev));
 }
 

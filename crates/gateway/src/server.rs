@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::TcpSocket;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -82,22 +82,22 @@ impl Gateway {
     /// a tokio runtime: the background tasks (health probes, certificate checks) run on it.
     pub async fn start(self, hooks: Arc<dyn Hooks>) -> Result<RunningGateway, StartError> {
         let mut tls_sources = Vec::new();
-        let mut bound = Vec::new();
+        let mut local_addrs = Vec::new();
+        // Per worker, a socket of its own for each listener.
+        let mut sockets: Vec<Vec<(TcpSocket, Option<Arc<TlsSource>>)>> =
+            (0..self.workers).map(|_| Vec::new()).collect();
         for (index, spec) in self.listeners.iter().enumerate() {
             let tls = match &spec.tls {
                 Some(files) => Some(Arc::new(TlsSource::load(files)?)),
                 None => None,
             };
-            let listener = TcpListener::bind(spec.address)
-                .await
-                .map_err(|source| StartError::Bind { index, address: spec.address, source })?;
-            let local = listener.local_addr().map_err(|source| StartError::Bind {
-                index,
-                address: spec.address,
-                source,
-            })?;
-            tls_sources.extend(tls.clone());
-            bound.push((listener, local, tls));
+            let bind_error = |address, source| StartError::Bind { index, address, source };
+            let local = free_address(spec.address).map_err(|e| bind_error(spec.address, e))?;
+            for own in &mut sockets {
+                own.push((reuseport_socket(local).map_err(|e| bind_error(local, e))?, tls.clone()));
+            }
+            tls_sources.extend(tls);
+            local_addrs.push(local);
         }
 
         let telemetry = Arc::new(Telemetry::default());
@@ -112,29 +112,16 @@ impl Gateway {
 
         let (stop, stop_rx) = watch::channel(false);
         let (cut, cut_rx) = watch::channel(false);
-        let mut local_addrs = Vec::new();
-        let mut listeners = Vec::new();
-        for (index, (listener, local, tls)) in bound.into_iter().enumerate() {
-            local_addrs.push(local);
-            let address = local;
-            let listener = listener.into_std().map_err(|source| StartError::Bind {
-                index,
-                address,
-                source,
-            })?;
-            listeners.push((listener, tls));
-        }
         let shared = worker::Shared {
             engine: engine.clone(),
-            listeners,
             permits: Arc::new(Semaphore::new(engine.settings.max_connections)),
             stop: stop_rx,
             cut: cut_rx,
         };
         let (done, workers_done) = mpsc::channel(1);
-        for index in 0..engine.settings.workers {
+        for (index, own) in sockets.into_iter().enumerate() {
             // On failure the stop and cut senders drop, which stops the workers already started.
-            worker::spawn(index, &shared, done.clone())?;
+            worker::spawn(index, own, &shared, done.clone())?;
         }
 
         let mut background = Vec::new();
@@ -174,6 +161,26 @@ impl Gateway {
             background,
         })
     }
+}
+
+/// `address` with its port resolved (port 0 picks one), after checking that nothing holds it:
+/// the workers' sockets share the address with `SO_REUSEPORT`, and would share it just as
+/// quietly with another gateway left running there.
+fn free_address(address: SocketAddr) -> std::io::Result<SocketAddr> {
+    let probe = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    probe.set_reuseaddr(true)?;
+    probe.bind(address)?;
+    probe.local_addr()
+}
+
+/// A socket bound to `address` that other workers' sockets may bind as well: the kernel
+/// spreads new connections over them.
+fn reuseport_socket(address: SocketAddr) -> std::io::Result<TcpSocket> {
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(true)?;
+    socket.bind(address)?;
+    Ok(socket)
 }
 
 impl RunningGateway {

@@ -1,6 +1,6 @@
 //! Worker threads, the way nginx runs its workers: each thread has its own single-threaded
-//! tokio runtime, accepts from every listener (the same sockets, shared by all workers) and
-//! keeps its own pool of upstream connections. A call is served from accept to record on one
+//! tokio runtime, its own socket on every listening address (`SO_REUSEPORT`: the kernel spreads
+//! new connections evenly over the workers) and its own pool of upstream connections. A call is served from accept to record on one
 //! thread, so no call wakes another thread or moves its state between cores; on a loaded
 //! machine those wake-ups and context switches cost more than the proxying itself.
 
@@ -14,7 +14,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -29,8 +29,6 @@ const H2_STREAMS_PER_CONNECTION_MAX: u32 = 256;
 /// What every worker is given.
 pub(crate) struct Shared {
     pub engine: Arc<Engine>,
-    /// Bound listeners with their TLS, in configuration order; each worker accepts on a copy.
-    pub listeners: Vec<(std::net::TcpListener, Option<Arc<TlsSource>>)>,
     /// Connection slots of all workers together (`max_connections`).
     pub permits: Arc<Semaphore>,
     /// Turns true at shutdown: stop accepting, finish the calls in flight.
@@ -39,9 +37,14 @@ pub(crate) struct Shared {
     pub cut: watch::Receiver<bool>,
 }
 
-/// Starts worker `index`. Its thread holds `done` until it has let go of every connection.
+/// How many connections may wait in each worker's accept queue.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Starts worker `index` on its bound sockets (one per listener, in configuration order, with
+/// the listener's TLS). Its thread holds `done` until it has let go of every connection.
 pub(crate) fn spawn(
     index: usize,
+    sockets: Vec<(TcpSocket, Option<Arc<TlsSource>>)>,
     shared: &Shared,
     done: mpsc::Sender<()>,
 ) -> Result<(), StartError> {
@@ -50,20 +53,19 @@ pub(crate) fn spawn(
         .build()
         .map_err(StartError::Worker)?;
     // Registered with this worker's reactor, which only its own thread drives.
-    let listeners = {
-        let _entered = runtime.enter();
-        let mut listeners = Vec::with_capacity(shared.listeners.len());
-        for (listener_index, (listener, tls)) in shared.listeners.iter().enumerate() {
-            let bind_error = |source| StartError::Bind {
-                index: listener_index,
-                address: listener.local_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into()),
-                source,
-            };
-            let copy = listener.try_clone().map_err(bind_error)?;
-            listeners.push((TcpListener::from_std(copy).map_err(bind_error)?, tls.clone()));
-        }
-        listeners
-    };
+    let listeners =
+        {
+            let _entered = runtime.enter();
+            let mut listeners = Vec::with_capacity(sockets.len());
+            for (listener_index, (socket, tls)) in sockets.into_iter().enumerate() {
+                let address = socket.local_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+                let listener = socket.listen(LISTEN_BACKLOG).map_err(|source| {
+                    StartError::Bind { index: listener_index, address, source }
+                })?;
+                listeners.push((listener, tls));
+            }
+            listeners
+        };
     let engine = shared.engine.clone();
     let permits = shared.permits.clone();
     let stop = shared.stop.clone();
