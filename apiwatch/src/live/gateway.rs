@@ -3,7 +3,8 @@
 //! redacted like any other event), and its admission asks the responder's index of active
 //! decisions, so a decision applies to the next request after it is made.
 
-use super::feed::Feed;
+use super::gateway_calls::CallBatches;
+use super::published::{Copy, Published};
 use super::respond::Responder;
 use crate::config::ReplayConfig;
 use apiwatch_core::redact::Redactor;
@@ -13,13 +14,10 @@ use apiwatch_enrich::{Documentation, EnrichWorker, Enricher};
 use apiwatch_gateway::{
     Admission, CallRecord, Gateway, Hooks, Overloaded, RateKeys, ShadowApi, Verdict,
 };
-use apiwatch_respond::decide::Subject;
-use crossbeam_channel::{Sender, TrySendError};
-use prometheus_client::metrics::counter::Counter;
+use apiwatch_respond::decide::{DecisionIndex, Subject};
 use std::cell::RefCell;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// Request headers kept on a gateway event at most, and the longest value kept.
 const HEADERS_MAX: usize = 32;
@@ -27,19 +25,9 @@ const HEADER_VALUE_BYTES_MAX: usize = 1024;
 /// The longest `Retry-After` a throttle decision answers with (the client asks again then,
 /// and the decision may have been lifted).
 const THROTTLE_RETRY_AFTER_MAX_S: u64 = 60;
-/// Calls sent to the pipeline in one batch at most, and how long a call waits for its batch
-/// to fill: one queue item per call costs the decoding and processing threads more than the
-/// call itself (a quarter of the calls were dropped at 16,000 calls/s before batching).
-pub const CALL_BATCH_MAX: usize = 256;
-pub const CALL_BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
-/// Calls held while the pipeline's queue is full, at most; beyond, calls are dropped (and
-/// counted, and `fail_mode` decides whether requests still go through).
-const CALLS_PENDING_MAX: usize = 16_384;
-
 /// The service's side of the gateway.
 pub struct GatewayHooks {
-    pub source: usize,
-    pub feed: Sender<Feed>,
+    pub calls: CallBatches,
     pub responder: Arc<Responder>,
     pub enricher: Arc<SharedEnricher>,
     pub redactor: Redactor,
@@ -48,34 +36,19 @@ pub struct GatewayHooks {
     pub identity_limits: bool,
     /// `shadow_api: reject`: calls the OpenAPI document does not describe are refused.
     pub reject_undocumented: bool,
-    pub dropped: Counter,
-    /// Calls waiting for their batch.
-    pub pending: std::sync::Mutex<Vec<CallRecord>>,
 }
 
 /// The enrichment the gateway reads identities and documentation with, replaced when the
-/// enrichment files reload (as the pipeline's is), without a lock on the request path: each
-/// runtime thread keeps its own worker and rebuilds it when the generation moves.
-pub struct SharedEnricher {
-    current: RwLock<Arc<Enricher>>,
-    generation: AtomicU64,
-}
-
-impl SharedEnricher {
-    pub fn new(enricher: Arc<Enricher>) -> Self {
-        SharedEnricher { current: RwLock::new(enricher), generation: AtomicU64::new(0) }
-    }
-
-    pub fn replace(&self, enricher: Arc<Enricher>) {
-        *self.current.write().expect("enricher lock") = enricher;
-        self.generation.fetch_add(1, AtomicOrdering::Release);
-    }
-}
+/// enrichment files reload (as the pipeline's is); each worker thread keeps its own enrichment
+/// worker and rebuilds it when the generation moves.
+pub type SharedEnricher = Published<Enricher>;
 
 thread_local! {
     /// Each runtime thread's enrichment worker (its caches are not shared across threads),
     /// redactor, and the generation of the enrichment the worker was made from.
     static WORKER: RefCell<Option<(u64, EnrichWorker, Redactor)>> = const { RefCell::new(None) };
+    /// Each worker thread's copy of the enforced decisions.
+    static DECISIONS: RefCell<Copy<DecisionIndex>> = const { RefCell::new(None) };
 }
 
 /// Checks the `gateway:` section as `run` will start it: every problem with its key path,
@@ -109,11 +82,11 @@ impl GatewayHooks {
     /// Runs `f` with this thread's enrichment worker and redactor, made anew when the
     /// enrichment was reloaded since.
     fn with_worker<T>(&self, f: impl FnOnce(&mut EnrichWorker, &mut Redactor) -> T) -> T {
-        let generation = self.enricher.generation.load(AtomicOrdering::Acquire);
+        let generation = self.enricher.generation();
         WORKER.with(|cell| {
             let mut cell = cell.borrow_mut();
             if cell.as_ref().is_none_or(|(g, _, _)| *g != generation) {
-                let enricher = self.enricher.current.read().expect("enricher lock").clone();
+                let enricher = self.enricher.load();
                 *cell = Some((generation, enricher.worker(), self.redactor.clone()));
             }
             let (_, worker, redactor) = cell.as_mut().expect("set above");
@@ -166,7 +139,29 @@ impl GatewayHooks {
 
 impl Hooks for GatewayHooks {
     fn admit(&self, client_ip: IpAddr, req: &http::request::Parts) -> Admission {
-        let index = self.responder.enforced();
+        let published = self.responder.enforced_published();
+        // Borrowed from this thread's copy: not even the index's reference count is written.
+        DECISIONS
+            .with(|copy| self.admit_under(published.read(&mut copy.borrow_mut()), client_ip, req))
+    }
+
+    fn ready(&self) -> bool {
+        self.calls.ready()
+    }
+
+    fn record(&self, call: CallRecord) -> Result<(), Overloaded> {
+        self.calls.record(call)
+    }
+}
+
+impl GatewayHooks {
+    /// `admit` with the enforced decisions at hand.
+    fn admit_under(
+        &self,
+        index: &DecisionIndex,
+        client_ip: IpAddr,
+        req: &http::request::Parts,
+    ) -> Admission {
         if index.is_empty() && !self.identity_limits {
             let verdict = self.reject_undocumented.then(|| self.shadow_verdict(req)).flatten();
             return Admission { verdict: verdict.unwrap_or(Verdict::Allow), ..Admission::allow() };
@@ -211,53 +206,6 @@ impl Hooks for GatewayHooks {
             }
         };
         Admission { verdict, rate_keys }
-    }
-
-    fn ready(&self) -> bool {
-        self.pending.lock().expect("calls lock").len() < CALLS_PENDING_MAX
-    }
-
-    fn record(&self, call: CallRecord) -> Result<(), Overloaded> {
-        let mut pending = self.pending.lock().expect("calls lock");
-        if pending.len() >= CALLS_PENDING_MAX {
-            self.dropped.inc();
-            return Err(Overloaded);
-        }
-        pending.push(call);
-        if pending.len() >= CALL_BATCH_MAX {
-            self.send_batch(&mut pending);
-        }
-        Ok(())
-    }
-}
-
-impl GatewayHooks {
-    /// Hands the waiting calls to the pipeline; a full queue leaves them waiting.
-    fn send_batch(&self, pending: &mut Vec<CallRecord>) {
-        if pending.is_empty() {
-            return;
-        }
-        let calls = std::mem::take(pending);
-        match self.feed.try_send(Feed::Calls { source: self.source, calls }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(Feed::Calls { calls, .. })) => *pending = calls,
-            Err(TrySendError::Full(_)) => unreachable!("a call batch comes back as one"),
-            Err(TrySendError::Disconnected(_)) => {}
-        }
-    }
-
-    /// Sends what waits every `CALL_BATCH_WAIT`, until `stop` turns true (then once more).
-    pub async fn flush_until(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            let stopping = tokio::select! {
-                _ = tokio::time::sleep(CALL_BATCH_WAIT) => false,
-                _ = stop.wait_for(|s| *s) => true,
-            };
-            self.send_batch(&mut self.pending.lock().expect("calls lock"));
-            if stopping {
-                return;
-            }
-        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod api;
 mod decode;
 mod feed;
 mod gateway;
+mod gateway_calls;
 mod gateway_metrics;
 mod http;
 mod merge;
@@ -14,6 +15,7 @@ mod metrics;
 mod net;
 mod positions;
 mod process;
+mod published;
 mod reload;
 mod respond;
 mod serve;
@@ -310,26 +312,25 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
             let enricher = Arc::new(gateway::SharedEnricher::new(Arc::clone(&enricher)));
             // Reloaded enrichment files reach the gateway as they reach the pipeline.
             let _ = rules_plan.gateway_enricher.set(Arc::clone(&enricher));
+            let source = live
+                .sources
+                .iter()
+                .position(|s| matches!(s.kind, SourceKind::Gateway))
+                .expect("the configuration adds the gateway's source");
+            let dropped = metrics
+                .drops
+                .get_or_create(&metrics::DropLabel {
+                    source: config::live::GATEWAY_SOURCE.into(),
+                    reason: "queue_full".into(),
+                })
+                .clone();
             let hooks = gateway::GatewayHooks {
-                source: live
-                    .sources
-                    .iter()
-                    .position(|s| matches!(s.kind, SourceKind::Gateway))
-                    .expect("the configuration adds the gateway's source"),
-                feed: feed_tx.clone(),
+                calls: gateway_calls::CallBatches::new(source, feed_tx.clone(), dropped),
                 responder: Arc::clone(&responder),
                 enricher,
                 redactor: redactor.clone(),
                 identity_limits: validated.keys_rate_limits_by_identity(),
                 reject_undocumented: validated.shadow_api() == apiwatch_gateway::ShadowApi::Reject,
-                dropped: metrics
-                    .drops
-                    .get_or_create(&metrics::DropLabel {
-                        source: config::live::GATEWAY_SOURCE.into(),
-                        reason: "queue_full".into(),
-                    })
-                    .clone(),
-                pending: Default::default(),
             };
             Some((validated, Arc::new(hooks)))
         }
@@ -394,7 +395,10 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         // The gateway listens before /health says ready.
         let proxy = match gateway {
             Some((g, hooks)) => {
-                let flusher = tokio::spawn(Arc::clone(&hooks).flush_until(calls_stop_rx));
+                let flusher = {
+                    let hooks = Arc::clone(&hooks);
+                    tokio::spawn(async move { hooks.calls.flush_until(calls_stop_rx).await })
+                };
                 let running = g.start(hooks).await.map_err(|e| anyhow::anyhow!("gateway: {e}"))?;
                 tracing::info!(addrs = ?running.local_addrs(), "gateway: proxying");
                 let _ = metrics.gateway.0.set(running.stats_handle());

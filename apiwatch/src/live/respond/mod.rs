@@ -15,6 +15,7 @@ mod telemetry;
 pub use actions::{ActionError, DecisionInput, IncidentChange};
 
 use super::metrics::Metrics;
+use super::published::Published;
 use apiwatch_core::{ActorId, Alert, Decision, DecisionStatus, Incident};
 use apiwatch_detect::correlate::{Correlator, IncidentChange as Folded};
 use apiwatch_respond::decide::{AllowList, DecisionIndex, Policy, Proposal};
@@ -62,7 +63,7 @@ struct Inner {
 pub struct Responder {
     inner: Mutex<Inner>,
     /// The active decisions, indexed for enforcers (the gateway); rebuilt on every change.
-    enforced: std::sync::RwLock<Arc<DecisionIndex>>,
+    enforced: Published<DecisionIndex>,
     pub state: Arc<State>,
     pub stream: tokio::sync::broadcast::Sender<Arc<StreamItem>>,
     metrics: Arc<Metrics>,
@@ -147,7 +148,7 @@ impl Responder {
         let enforced = DecisionIndex::build(&state.active_decisions(now_ms())?, now_ms());
         Ok(Responder {
             inner: Mutex::new(Inner { correlator, policy, notifier }),
-            enforced: std::sync::RwLock::new(Arc::new(enforced)),
+            enforced: Published::new(Arc::new(enforced)),
             state,
             stream,
             metrics,
@@ -207,7 +208,12 @@ impl Responder {
 
     /// The active decisions now, for an enforcer's lookups.
     pub fn enforced(&self) -> Arc<DecisionIndex> {
-        Arc::clone(&self.enforced.read().expect("index lock"))
+        self.enforced.load()
+    }
+
+    /// The enforced decisions, for a reader called on every request: see `Published`.
+    pub fn enforced_published(&self) -> &Published<DecisionIndex> {
+        &self.enforced
     }
 
     /// A decision was made or changed: enforcers see it at once, the stream is told.
@@ -215,7 +221,7 @@ impl Responder {
         match self.state.active_decisions((self.now_ms)()) {
             Ok(active) => {
                 let ix = DecisionIndex::build(&active, (self.now_ms)());
-                *self.enforced.write().expect("index lock") = Arc::new(ix);
+                self.enforced.replace(Arc::new(ix));
             }
             Err(e) => tracing::error!(error = %e, "cannot read the active decisions"),
         }
