@@ -121,7 +121,21 @@ fn new_request_id() -> String {
         }
         u64::from_be_bytes(bytes)
     });
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // Each thread numbers its calls in a block of 2^40 ids taken from the shared counter, so
+    // the counter shared by the workers is not written on every call.
+    const BLOCK: u64 = 1 << 40;
+    thread_local! {
+        static NEXT: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    let n = NEXT.with(|next| {
+        let (mut n, mut end) = next.get();
+        if n == end {
+            n = COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(BLOCK);
+            end = n.wrapping_add(BLOCK);
+        }
+        next.set((n.wrapping_add(1), end));
+        n
+    });
     let id = (u128::from(prefix) << 64) | u128::from(n);
     format!("{id:032x}")
 }
@@ -182,5 +196,15 @@ mod tests {
         let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_request_id()).collect();
         assert_eq!(ids.len(), 1000);
         assert!(ids.iter().all(|i| i.len() == 32 && i.bytes().all(|b| b.is_ascii_hexdigit())));
+    }
+
+    #[test]
+    fn new_request_ids_differ_across_threads() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..1000).map(|_| new_request_id()).collect::<Vec<_>>()))
+            .collect();
+        let ids: std::collections::HashSet<String> =
+            threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        assert_eq!(ids.len(), 4000);
     }
 }

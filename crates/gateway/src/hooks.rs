@@ -5,8 +5,9 @@
 use crate::record::CallRecord;
 use std::net::IpAddr;
 
-/// The embedder's side of the gateway. Every method is called on the request's task, so none
-/// may block: answer from memory, queue anything slower.
+/// The embedder's side of the gateway. Every method is called on the request's task, on one of
+/// the gateway's worker threads (calls run on all of them at once), so none may block: answer
+/// from memory, queue anything slower.
 pub trait Hooks: Send + Sync + 'static {
     /// Decides whether the call may go on, and names the identity rate limits are keyed by.
     /// `req` is the request as the client sent it (headers not yet rewritten).

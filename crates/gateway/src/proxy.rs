@@ -38,15 +38,29 @@ const UPSTREAM_IDLE_CONNECTIONS_PER_TARGET_MAX: usize = 256;
 /// (nginx 75 s), so the gateway closes first and never sends on a connection being closed.
 const UPSTREAM_IDLE_TIMEOUT_MS: u64 = 60_000;
 
-/// What every call shares, across worker threads: settings, the embedder's hooks, routes,
-/// limits.
+/// What calls need: settings, the embedder's hooks, routes, limits. Each worker thread has an
+/// engine of its own (`copy_for_worker`), sharing with the others only what must be shared
+/// (health, rate limits, counters), so the reference counts a call clones are the worker's.
 pub(crate) struct Engine {
     pub settings: Gateway,
     pub hooks: Arc<dyn Hooks>,
     pub routes: Routes,
-    pub limits: RateLimits,
+    pub limits: Arc<RateLimits>,
     pub telemetry: Arc<Telemetry>,
     pub trusted: TrustedProxies,
+}
+
+impl Engine {
+    pub fn copy_for_worker(&self) -> Engine {
+        Engine {
+            settings: self.settings.clone(),
+            hooks: Arc::clone(&self.hooks),
+            routes: self.routes.copy_for_worker(),
+            limits: Arc::clone(&self.limits),
+            telemetry: Arc::clone(&self.telemetry),
+            trusted: self.trusted.clone(),
+        }
+    }
 }
 
 /// Keep-alive connections to upstream targets, pooled.

@@ -104,7 +104,7 @@ impl Gateway {
         let engine = Arc::new(Engine {
             hooks,
             routes: Routes::new(&self.upstreams),
-            limits: RateLimits::new(&self.rate_limits, self.rate_limit_keys_max),
+            limits: Arc::new(RateLimits::new(&self.rate_limits, self.rate_limit_keys_max)),
             telemetry: telemetry.clone(),
             trusted: TrustedProxies::new(self.trusted_proxies.clone()),
             settings: self,

@@ -10,8 +10,8 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub(crate) struct Target {
     pub authority: Authority,
-    /// Set by health probes; true until a probe fails.
-    pub healthy: AtomicBool,
+    /// Set by health probes; true until a probe fails. Shared by every worker's copy.
+    pub healthy: Arc<AtomicBool>,
 }
 
 /// One upstream service.
@@ -28,6 +28,9 @@ pub(crate) struct Upstream {
 impl Upstream {
     /// The next healthy target, round robin; `None` when all are down.
     pub fn pick_target(&self) -> Option<&Target> {
+        if let [only] = &self.targets[..] {
+            return only.healthy.load(Ordering::Relaxed).then_some(only);
+        }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         self.first_healthy_from(start, &[])
     }
@@ -64,9 +67,40 @@ impl Routes {
                     targets: s
                         .targets
                         .iter()
-                        .map(|a| Target { authority: a.clone(), healthy: AtomicBool::new(true) })
+                        .map(|a| Target {
+                            authority: a.clone(),
+                            healthy: Arc::new(AtomicBool::new(true)),
+                        })
                         .collect(),
                     health: s.health.clone(),
+                    next: AtomicUsize::new(0),
+                })
+            })
+            .collect();
+        Routes { upstreams }
+    }
+
+    /// A copy for one worker thread: the same health flags, but its own turn counters and its
+    /// own copies of the target addresses, whose reference counts the worker alone touches on
+    /// every call.
+    pub fn copy_for_worker(&self) -> Self {
+        let upstreams = self
+            .upstreams
+            .iter()
+            .map(|u| {
+                Arc::new(Upstream {
+                    name: u.name.clone(),
+                    host: u.host.clone(),
+                    path_prefix: u.path_prefix.clone(),
+                    targets: u
+                        .targets
+                        .iter()
+                        .map(|t| Target {
+                            authority: own_copy(&t.authority),
+                            healthy: Arc::clone(&t.healthy),
+                        })
+                        .collect(),
+                    health: u.health.clone(),
                     next: AtomicUsize::new(0),
                 })
             })
@@ -92,6 +126,12 @@ impl Routes {
         }
         best.map(|(u, _)| u)
     }
+}
+
+/// `authority` in memory of its own (a clone would share the original's reference count).
+fn own_copy(authority: &Authority) -> Authority {
+    Authority::from_maybe_shared(bytes::Bytes::copy_from_slice(authority.as_str().as_bytes()))
+        .unwrap_or_else(|_| authority.clone())
 }
 
 #[cfg(test)]

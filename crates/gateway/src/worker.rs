@@ -66,7 +66,7 @@ pub(crate) fn spawn(
             }
             listeners
         };
-    let engine = shared.engine.clone();
+    let engine = Arc::new(shared.engine.copy_for_worker());
     let permits = shared.permits.clone();
     let stop = shared.stop.clone();
     let mut cut = shared.cut.clone();
@@ -108,12 +108,15 @@ async fn accept_loop(
     let mut connections = JoinSet::new();
     let scheme = if tls.is_some() { "https" } else { "http" };
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.wait_for(|s| *s) => break,
-        };
+        // Accepted before its slot is taken: a worker waiting for a connection must not hold
+        // a slot while a connection waits in another worker's queue (the kernel picks the
+        // worker). So at most one connection per worker waits, accepted, for a slot.
         let accepted = tokio::select! {
             a = listener.accept() => a,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.wait_for(|s| *s) => break,
         };
         // Reap finished connections so the set holds only live ones.

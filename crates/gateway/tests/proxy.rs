@@ -229,11 +229,12 @@ async fn a_refused_connection_sends_a_bodiless_call_to_the_next_target() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let alive = upstream("alive").await;
     let yaml = format!(
-        "listeners: [{{address: '127.0.0.1:0'}}]\nupstreams:\n  - {{name: api, targets: ['http://{dead}', '{}']}}\n",
+        "listeners: [{{address: '127.0.0.1:0'}}]\nupstreams:\n  - {{name: api, targets: ['http://{dead}', '{}']}}\nworkers: 1\n",
         alive.url()
     );
     let gw = gateway(&yaml, Recorder::new()).await;
-    // Round robin starts at the dead target every other call; each is sent on.
+    // Round robin (one worker: one rotation) starts at the dead target every other call; each
+    // is sent on.
     for _ in 0..4 {
         let (status, _, body) = get(&gw, "/items?page=2", &[]).await;
         assert_eq!(status, 200);
