@@ -167,17 +167,22 @@ impl Gateway {
 /// the workers' sockets share the address with `SO_REUSEPORT`, and would share it just as
 /// quietly with another gateway left running there.
 fn free_address(address: SocketAddr) -> std::io::Result<SocketAddr> {
-    let probe = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-    probe.set_reuseaddr(true)?;
+    let probe = socket_for(address)?;
     probe.bind(address)?;
     probe.local_addr()
+}
+
+/// A TCP socket of `address`'s family that may bind while old connections linger in TIME_WAIT.
+fn socket_for(address: SocketAddr) -> std::io::Result<TcpSocket> {
+    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    Ok(socket)
 }
 
 /// A socket bound to `address` that other workers' sockets may bind as well: the kernel
 /// spreads new connections over them.
 fn reuseport_socket(address: SocketAddr) -> std::io::Result<TcpSocket> {
-    let socket = if address.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-    socket.set_reuseaddr(true)?;
+    let socket = socket_for(address)?;
     socket.set_reuseport(true)?;
     socket.bind(address)?;
     Ok(socket)

@@ -60,21 +60,12 @@ impl Routes {
         let upstreams = specs
             .iter()
             .map(|s| {
-                Arc::new(Upstream {
-                    name: s.name.clone(),
-                    host: s.host.clone(),
-                    path_prefix: s.path_prefix.clone(),
-                    targets: s
-                        .targets
-                        .iter()
-                        .map(|a| Target {
-                            authority: a.clone(),
-                            healthy: Arc::new(AtomicBool::new(true)),
-                        })
-                        .collect(),
-                    health: s.health.clone(),
-                    next: AtomicUsize::new(0),
-                })
+                let fresh = |a: &Authority| Target {
+                    authority: a.clone(),
+                    healthy: Arc::new(AtomicBool::new(true)),
+                };
+                let targets = s.targets.iter().map(fresh).collect();
+                upstream(&s.name, &s.host, &s.path_prefix, &s.health, targets)
             })
             .collect();
         Routes { upstreams }
@@ -88,21 +79,12 @@ impl Routes {
             .upstreams
             .iter()
             .map(|u| {
-                Arc::new(Upstream {
-                    name: u.name.clone(),
-                    host: u.host.clone(),
-                    path_prefix: u.path_prefix.clone(),
-                    targets: u
-                        .targets
-                        .iter()
-                        .map(|t| Target {
-                            authority: own_copy(&t.authority),
-                            healthy: Arc::clone(&t.healthy),
-                        })
-                        .collect(),
-                    health: u.health.clone(),
-                    next: AtomicUsize::new(0),
-                })
+                let copy = |t: &Target| Target {
+                    authority: own_copy(&t.authority),
+                    healthy: Arc::clone(&t.healthy),
+                };
+                let targets = u.targets.iter().map(copy).collect();
+                upstream(&u.name, &u.host, &u.path_prefix, &u.health, targets)
             })
             .collect();
         Routes { upstreams }
@@ -126,6 +108,24 @@ impl Routes {
         }
         best.map(|(u, _)| u)
     }
+}
+
+/// An upstream with its turn counter at the start.
+fn upstream(
+    name: &str,
+    host: &Option<String>,
+    path_prefix: &Option<String>,
+    health: &Option<HealthCheck>,
+    targets: Vec<Target>,
+) -> Arc<Upstream> {
+    Arc::new(Upstream {
+        name: name.to_string(),
+        host: host.clone(),
+        path_prefix: path_prefix.clone(),
+        targets,
+        health: health.clone(),
+        next: AtomicUsize::new(0),
+    })
 }
 
 /// `authority` in memory of its own (a clone would share the original's reference count).
