@@ -45,6 +45,15 @@ pub fn civil_to_ms(year: i64, month: u32, day: u32, hour: u32, min: u32, sec: u3
 
 /// Formats as RFC 3339 in UTC with milliseconds: `2026-11-23T20:31:00.000Z`.
 pub fn format_rfc3339_ms(ts_ms: i64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_rfc3339_ms(ts_ms, &mut out);
+    // Digits and ASCII punctuation only.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `ts_ms` as `format_rfc3339_ms` spells it, without the formatting machinery: every
+/// stored event carries one.
+pub fn write_rfc3339_ms(ts_ms: i64, out: &mut Vec<u8>) {
     let days = ts_ms.div_euclid(DAY_MS);
     let rem = ts_ms.rem_euclid(DAY_MS);
     let (y, mo, d) = civil_from_days(days);
@@ -52,7 +61,32 @@ pub fn format_rfc3339_ms(ts_ms: i64) -> String {
     let mi = (rem % HOUR_MS) / MINUTE_MS;
     let s = (rem % MINUTE_MS) / SECOND_MS;
     let ms = rem % SECOND_MS;
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+    if !(0..=9999).contains(&y) {
+        // Years of other widths keep `format!`'s spelling (sign, more digits).
+        out.extend_from_slice(
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z").as_bytes(),
+        );
+        return;
+    }
+    let digits = |out: &mut Vec<u8>, v: i64, width: u32| {
+        for place in (0..width).rev() {
+            out.push(b'0' + (v / 10i64.pow(place) % 10) as u8);
+        }
+    };
+    digits(out, y, 4);
+    out.push(b'-');
+    digits(out, i64::from(mo), 2);
+    out.push(b'-');
+    digits(out, i64::from(d), 2);
+    out.push(b'T');
+    digits(out, h, 2);
+    out.push(b':');
+    digits(out, mi, 2);
+    out.push(b':');
+    digits(out, s, 2);
+    out.push(b'.');
+    digits(out, ms, 3);
+    out.push(b'Z');
 }
 
 /// The hour of day (0–23, UTC) of an event time.
@@ -215,6 +249,17 @@ mod tests {
         #[test]
         fn format_then_parse_is_identity(ts in -62_135_596_800_000i64..253_402_300_799_999i64) {
             prop_assert_eq!(parse_rfc3339_ms(&format_rfc3339_ms(ts)), Ok(ts));
+        }
+
+        #[test]
+        fn written_as_format_spells_it(ts in any::<i64>().prop_map(|t| t / 1_000)) {
+            let days = ts.div_euclid(DAY_MS);
+            let rem = ts.rem_euclid(DAY_MS);
+            let (y, mo, d) = civil_from_days(days);
+            let (h, mi) = (rem / HOUR_MS, (rem % HOUR_MS) / MINUTE_MS);
+            let (s, ms) = ((rem % MINUTE_MS) / SECOND_MS, rem % SECOND_MS);
+            let spelled = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z");
+            prop_assert_eq!(format_rfc3339_ms(ts), spelled);
         }
     }
 }

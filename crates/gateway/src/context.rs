@@ -6,7 +6,7 @@ use crate::ratelimit::RateStatus;
 use crate::record::Outcome;
 use crate::upstream::Upstream;
 use http::request::Parts;
-use http::{HeaderMap, Method, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -22,6 +22,8 @@ pub(crate) struct ConnInfo {
 #[derive(Debug)]
 pub(crate) struct Context {
     pub request_id: String,
+    /// `request_id` as a field value, for the upstream request and the response.
+    pub request_id_value: Option<HeaderValue>,
     pub start_ms: i64,
     pub started: Instant,
     pub client_ip: IpAddr,
@@ -62,6 +64,7 @@ impl Context {
             .unwrap_or_default();
         let host = host_of(&authority);
         Context {
+            request_id_value: HeaderValue::from_str(&request_id).ok(),
             request_id,
             start_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)

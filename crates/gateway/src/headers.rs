@@ -20,57 +20,78 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 
 /// Removes hop-by-hop fields, including those the `Connection` field names, and `Upgrade`.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the names first: most messages carry none of these, or only `Connection`
+    // (naming no other field), and a removal costs a hash each.
+    let present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| HOP_BY_HOP.contains(n) || *n == header::UPGRADE)
+        .cloned()
+        .collect();
+    if present.is_empty() {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .map(str::trim)
+        // Options, not fields (and `keep-alive` and `upgrade` go anyway).
+        .filter(|n| !["close", "keep-alive", "upgrade"].iter().any(|o| n.eq_ignore_ascii_case(o)))
+        .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
         .collect();
-    for name in named {
+    for name in named.into_iter().chain(present) {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
-    headers.remove(header::UPGRADE);
 }
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Appends the peer to `X-Forwarded-For` and an element to `Forwarded` (RFC 7239), and sets
 /// `X-Forwarded-Proto` and `X-Forwarded-Host` to what the client used.
-pub(crate) fn add_forwarding(headers: &mut HeaderMap, peer: IpAddr, scheme: &str, host: &str) {
+pub(crate) fn add_forwarding(
+    headers: &mut HeaderMap,
+    peer: IpAddr,
+    scheme: &'static str,
+    host: &str,
+) {
+    use std::fmt::Write;
     let peer = peer.to_canonical();
-    let xff = match joined(headers, "x-forwarded-for") {
-        Some(prior) => format!("{prior}, {peer}"),
-        None => peer.to_string(),
+    // One buffer for both lists; writing to a `String` cannot fail.
+    let mut value = String::with_capacity(96);
+    prior_list(headers, &X_FORWARDED_FOR, &mut value);
+    let _ = write!(value, "{peer}");
+    set(headers, X_FORWARDED_FOR, &value);
+    value.clear();
+    prior_list(headers, &header::FORWARDED, &mut value);
+    let _ = match peer {
+        IpAddr::V4(v4) => write!(value, "for={v4}"),
+        IpAddr::V6(v6) => write!(value, "for=\"[{v6}]\""),
     };
-    set(headers, "x-forwarded-for", &xff);
-    let node = match peer {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("\"[{v6}]\""),
-    };
-    let mut element = format!("for={node};proto={scheme}");
+    value.push_str(";proto=");
+    value.push_str(scheme);
     if !host.is_empty() {
-        element.push_str(&format!(";host={}", quoted_if_needed(host)));
+        value.push_str(";host=");
+        push_quoted_if_needed(host, &mut value);
     }
-    let forwarded = match joined(headers, "forwarded") {
-        Some(prior) => format!("{prior}, {element}"),
-        None => element,
-    };
-    set(headers, "forwarded", &forwarded);
-    set(headers, "x-forwarded-proto", scheme);
+    set(headers, header::FORWARDED, &value);
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(scheme));
     if !host.is_empty() {
-        set(headers, "x-forwarded-host", host);
+        set(headers, X_FORWARDED_HOST, host);
     }
 }
 
-/// All values of `name` joined with `, ` (several fields are one list), if any.
-fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
-    (!values.is_empty()).then(|| values.join(", "))
+/// All values of `name` (several fields are one list), each followed by `, `.
+fn prior_list(headers: &HeaderMap, name: &HeaderName, out: &mut String) {
+    for v in headers.get_all(name).iter().filter_map(|v| v.to_str().ok()) {
+        out.push_str(v);
+        out.push_str(", ");
+    }
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+fn set(headers: &mut HeaderMap, name: HeaderName, value: &str) {
     // Built from addresses, a scheme and a host that was itself a valid header value.
     if let Ok(v) = HeaderValue::from_str(value) {
         headers.insert(name, v);
@@ -78,12 +99,19 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
 }
 
 /// A `Forwarded` parameter value: a token as is, anything else (a `:port`) quoted.
-fn quoted_if_needed(value: &str) -> String {
+fn push_quoted_if_needed(value: &str, out: &mut String) {
     let token = value.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if token {
-        value.to_string()
+        out.push_str(value);
     } else {
-        format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+        out.push('"');
+        for c in value.chars() {
+            if c == '\\' || c == '"' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
     }
 }
 
@@ -177,6 +205,33 @@ mod tests {
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, ::1");
         assert_eq!(h["forwarded"], "for=\"[::1]\";proto=https;host=\"api.example.com:8443\"");
         assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "api.example.com:8443");
+
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", "1.1.1.1".parse().unwrap());
+        h.append("x-forwarded-for", "2.2.2.2, 3.3.3.3".parse().unwrap());
+        h.insert("forwarded", "for=1.1.1.1".parse().unwrap());
+        add_forwarding(&mut h, "10.0.0.1".parse().unwrap(), "http", "a\"b:1");
+        assert_eq!(h["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.1");
+        assert_eq!(h["forwarded"], "for=1.1.1.1, for=10.0.0.1;proto=http;host=\"a\\\"b:1\"");
+        let mut h = HeaderMap::new();
+        add_forwarding(&mut h, "10.0.0.1".parse().unwrap(), "http", "");
+        assert_eq!(h["forwarded"], "for=10.0.0.1;proto=http");
+        assert!(!h.contains_key("x-forwarded-host"));
+    }
+
+    #[test]
+    fn fields_without_hop_by_hop_ones_are_left_alone() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "close".parse().unwrap());
+        h.insert("upgrade", "websocket".parse().unwrap());
+        h.insert("close", "not an option here".parse().unwrap());
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        let mut h = HeaderMap::new();
+        h.insert("x-kept", "1".parse().unwrap());
+        remove_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::stats::Telemetry;
 use crate::upstream::Routes;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::uri::Authority;
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -190,14 +190,13 @@ impl Engine {
         target: &Authority,
         upgrade: bool,
     ) -> Request<UpstreamBody> {
-        let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        parts.uri = Uri::builder()
-            .scheme("http")
-            .authority(target.clone())
-            .path_and_query(path_and_query)
-            .build()
-            // Scheme, a validated authority and a path the client's URI already held.
-            .unwrap_or_else(|_| Uri::from_static("/"));
+        // The client's path and query as parsed, not spelled out and parsed again.
+        let mut uri = std::mem::take(&mut parts.uri).into_parts();
+        uri.scheme = Some(Scheme::HTTP);
+        uri.authority = Some(target.clone());
+        uri.path_and_query.get_or_insert_with(|| PathAndQuery::from_static("/"));
+        // A scheme, an authority and a path: every part an absolute URI needs.
+        parts.uri = Uri::from_parts(uri).unwrap_or_else(|_| Uri::from_static("/"));
         parts.version = Version::HTTP_11;
         let upgrade_to = parts.headers.get(header::UPGRADE).cloned();
         remove_hop_by_hop(&mut parts.headers);
@@ -213,8 +212,8 @@ impl Engine {
             }
         }
         add_forwarding(&mut parts.headers, ctx.peer_ip, ctx.scheme, &ctx.authority);
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            parts.headers.insert(self.settings.request_id_header.clone(), v);
+        if let Some(v) = &ctx.request_id_value {
+            parts.headers.insert(self.settings.request_id_header.clone(), v.clone());
         }
         Request::from_parts(parts, body)
     }

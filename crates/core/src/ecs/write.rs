@@ -6,7 +6,7 @@
 use super::FORWARDED_FOR;
 use crate::event::EventData;
 use crate::field::{Field, FIXED_FIELDS};
-use crate::time::format_rfc3339_ms;
+use crate::time::write_rfc3339_ms;
 use std::sync::OnceLock;
 
 /// What a leaf of the ECS tree holds.
@@ -111,7 +111,12 @@ fn write_object(children: &[(&'static str, Node)], ev: &EventData, out: &mut Vec
 
 fn write_leaf(leaf: &Leaf, ev: &EventData, out: &mut Vec<u8>) -> bool {
     match leaf {
-        Leaf::Timestamp => string(&format_rfc3339_ms(ev.timestamp_ms), out),
+        Leaf::Timestamp => {
+            // Digits and punctuation: nothing to escape.
+            out.push(b'"');
+            write_rfc3339_ms(ev.timestamp_ms, out);
+            out.push(b'"');
+        }
         Leaf::Fixed(field) => match ev.get(field) {
             crate::Value::Absent => return false,
             crate::Value::Int(i) => number(i, out),

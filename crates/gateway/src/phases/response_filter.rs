@@ -6,22 +6,26 @@
 use crate::context::Context;
 use crate::headers::remove_hop_by_hop;
 use crate::proxy::Engine;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::response::Parts;
 use http::StatusCode;
+
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 impl Engine {
     pub(crate) fn response_filter(&self, ctx: &mut Context, parts: &mut Parts) {
         if parts.status != StatusCode::SWITCHING_PROTOCOLS {
             remove_hop_by_hop(&mut parts.headers);
         }
-        if let Ok(v) = HeaderValue::from_str(&ctx.request_id) {
-            parts.headers.insert(self.settings.request_id_header.clone(), v);
+        if let Some(v) = &ctx.request_id_value {
+            parts.headers.insert(self.settings.request_id_header.clone(), v.clone());
         }
         if let Some(rate) = ctx.rate_status {
-            parts.headers.insert("ratelimit-limit", HeaderValue::from(rate.limit));
-            parts.headers.insert("ratelimit-remaining", HeaderValue::from(rate.remaining));
-            parts.headers.insert("ratelimit-reset", HeaderValue::from(rate.reset_s));
+            parts.headers.insert(RATELIMIT_LIMIT, HeaderValue::from(rate.limit));
+            parts.headers.insert(RATELIMIT_REMAINING, HeaderValue::from(rate.remaining));
+            parts.headers.insert(RATELIMIT_RESET, HeaderValue::from(rate.reset_s));
         }
         ctx.status = parts.status;
         let text = |name| {
