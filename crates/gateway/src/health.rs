@@ -1,12 +1,11 @@
 //! Health probes: each target of an upstream with a `health_check` gets `GET path` every
 //! interval; a failed probe takes it out of rotation until a probe succeeds again.
 
-use crate::body::UpstreamBody;
+use crate::pool::{Pool, PooledBody};
 use crate::stats::Telemetry;
 use crate::upstream::Upstream;
+use http::uri::Authority;
 use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use std::time::Duration;
 /// Probes `upstream`'s targets forever (the task is aborted at shutdown).
 pub(crate) async fn probe_forever(
     upstream: Arc<Upstream>,
-    client: Client<HttpConnector, UpstreamBody>,
+    pool: Arc<Pool>,
     telemetry: Arc<Telemetry>,
 ) {
     let Some(check) = upstream.health.clone() else { return };
@@ -23,8 +22,7 @@ pub(crate) async fn probe_forever(
     loop {
         ticks.tick().await;
         for target in &upstream.targets {
-            let uri = format!("http://{}{}", target.authority, check.path);
-            let healthy = probe(&client, &uri, check.timeout_ms).await;
+            let healthy = probe(&pool, &target.authority, &check.path, check.timeout_ms).await;
             let was = target.healthy.swap(healthy, Ordering::Relaxed);
             if was != healthy {
                 telemetry.health_changed();
@@ -40,18 +38,19 @@ pub(crate) async fn probe_forever(
 }
 
 /// A 2xx or 3xx answer within the timeout is healthy.
-async fn probe(client: &Client<HttpConnector, UpstreamBody>, uri: &str, timeout_ms: u64) -> bool {
-    let Ok(request) = http::Request::get(uri)
+async fn probe(pool: &Arc<Pool>, target: &Authority, path: &str, timeout_ms: u64) -> bool {
+    let Ok(request) = http::Request::get(path)
+        .header(http::header::HOST, target.as_str())
         .header(http::header::USER_AGENT, "apiwatch-gateway health check")
         .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
     else {
         return false;
     };
     let answer = tokio::time::timeout(Duration::from_millis(timeout_ms), async {
-        let response = client.request(request).await.ok()?;
+        let (response, lease) = pool.send(target, request).await.ok()?;
         let ok = response.status().is_success() || response.status().is_redirection();
         // Read the body so the connection goes back to the pool.
-        response.into_body().collect().await.ok()?;
+        PooledBody::new(response.into_body(), Some(lease)).collect().await.ok()?;
         Some(ok)
     })
     .await;

@@ -22,6 +22,7 @@ mod headers;
 mod health;
 mod hooks;
 mod phases;
+mod pool;
 mod problem;
 mod proxy;
 mod ratelimit;

@@ -8,6 +8,7 @@ use crate::client_addr::TrustedProxies;
 use crate::context::{ConnInfo, Context};
 use crate::headers::{add_forwarding, remove_hop_by_hop, request_id, wants_upgrade};
 use crate::hooks::Hooks;
+use crate::pool::{Pool, PooledBody};
 use crate::problem::problem;
 use crate::ratelimit::RateLimits;
 use crate::record::Outcome;
@@ -16,27 +17,17 @@ use crate::stats::Telemetry;
 use crate::upstream::Routes;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::{Authority, PathAndQuery};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Targets one call may be sent to: the first, and others while each refuses the connection.
 const UPSTREAM_TRIES_MAX: usize = 3;
-
-/// Idle upstream connections kept per target and worker: enough for bursts of keep-alive
-/// reuse, bounded so a burst does not leave thousands of sockets open.
-const UPSTREAM_IDLE_CONNECTIONS_PER_TARGET_MAX: usize = 256;
-/// How long an idle upstream connection is kept; below common upstream keep-alive timeouts
-/// (nginx 75 s), so the gateway closes first and never sends on a connection being closed.
-const UPSTREAM_IDLE_TIMEOUT_MS: u64 = 60_000;
 
 /// What calls need: settings, the embedder's hooks, routes, limits. Each worker thread has an
 /// engine of its own (`copy_for_worker`), sharing with the others only what must be shared
@@ -63,27 +54,11 @@ impl Engine {
     }
 }
 
-/// Keep-alive connections to upstream targets, pooled.
-pub(crate) type UpstreamClient = Client<HttpConnector, UpstreamBody>;
-
-/// A pool of upstream connections, driven by the runtime it is first used on.
-pub(crate) fn upstream_client(settings: &Gateway) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)));
-    connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_millis(UPSTREAM_IDLE_TIMEOUT_MS))
-        .pool_max_idle_per_host(UPSTREAM_IDLE_CONNECTIONS_PER_TARGET_MAX)
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .build(connector)
-}
-
 /// One worker thread's view: the shared engine, and the upstream connections the thread owns
 /// (used from no other thread).
 pub(crate) struct Worker {
     pub engine: Arc<Engine>,
-    pub client: UpstreamClient,
+    pub pool: Arc<Pool>,
 }
 
 /// Serves one request from a client.
@@ -126,9 +101,9 @@ pub(crate) async fn handle(
     );
     let wait = Duration::from_millis(engine.settings.upstream_response_header_timeout_ms);
     let mut tried = Vec::new();
-    let response = loop {
-        match tokio::time::timeout(wait, worker.client.request(upstream_request)).await {
-            Ok(Ok(r)) => break r,
+    let (response, lease) = loop {
+        match tokio::time::timeout(wait, worker.pool.send(&target, upstream_request)).await {
+            Ok(Ok(sent)) => break sent,
             Ok(Err(e)) => {
                 tracing::debug!(target = %target, error = %e, "upstream request failed");
                 let again = match &ctx.upstream {
@@ -157,7 +132,12 @@ pub(crate) async fn handle(
         Some(client_upgrade) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             Ok(crate::websocket::tunnel(engine.clone(), ctx, client_upgrade, response))
         }
-        _ => Ok(engine.respond(ctx, response, request_tap)),
+        _ => {
+            // After a 101 the connection speaks something else: it does not go back.
+            let lease = (response.status() != StatusCode::SWITCHING_PROTOCOLS).then_some(lease);
+            let response = response.map(|body| PooledBody::new(body, lease));
+            Ok(engine.respond(ctx, response, request_tap))
+        }
     }
 }
 
@@ -190,13 +170,12 @@ impl Engine {
         target: &Authority,
         upgrade: bool,
     ) -> Request<UpstreamBody> {
-        // The client's path and query as parsed, not spelled out and parsed again.
-        let mut uri = std::mem::take(&mut parts.uri).into_parts();
-        uri.scheme = Some(Scheme::HTTP);
-        uri.authority = Some(target.clone());
-        uri.path_and_query.get_or_insert_with(|| PathAndQuery::from_static("/"));
-        // A scheme, an authority and a path: every part an absolute URI needs.
-        parts.uri = Uri::from_parts(uri).unwrap_or_else(|_| Uri::from_static("/"));
+        // Origin form (`/path?query`), the client's path and query as parsed.
+        let path_and_query = std::mem::take(&mut parts.uri)
+            .into_parts()
+            .path_and_query
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        parts.uri = Uri::from(path_and_query);
         parts.version = Version::HTTP_11;
         let upgrade_to = parts.headers.get(header::UPGRADE).cloned();
         remove_hop_by_hop(&mut parts.headers);
@@ -205,9 +184,11 @@ impl Engine {
             parts.headers.insert(header::UPGRADE, protocol);
         }
         join_cookies(&mut parts.headers);
-        // HTTP/2 clients name the host in `:authority`; HTTP/1.1 needs it in `Host`.
+        // HTTP/2 clients name the host in `:authority`; HTTP/1.1 needs it in `Host` (an
+        // HTTP/1.0 client may have named none: then the target's).
         if !parts.headers.contains_key(header::HOST) {
-            if let Ok(v) = HeaderValue::from_str(&ctx.authority) {
+            let host = if ctx.authority.is_empty() { target.as_str() } else { &ctx.authority };
+            if let Ok(v) = HeaderValue::from_str(host) {
                 parts.headers.insert(header::HOST, v);
             }
         }

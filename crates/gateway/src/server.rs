@@ -5,7 +5,8 @@
 use crate::client_addr::TrustedProxies;
 use crate::error::{StartError, TlsError};
 use crate::hooks::Hooks;
-use crate::proxy::{upstream_client, Engine};
+use crate::pool::Pool;
+use crate::proxy::Engine;
 use crate::ratelimit::{RateLimits, RETAIN_INTERVAL_MS};
 use crate::settings::Gateway;
 use crate::stats::{GatewayStats, TargetHealth, Telemetry};
@@ -129,7 +130,7 @@ impl Gateway {
             if upstream.health.is_some() {
                 background.push(tokio::spawn(crate::health::probe_forever(
                     upstream.clone(),
-                    upstream_client(&engine.settings),
+                    Pool::new(&engine.settings),
                     telemetry.clone(),
                 )));
             }

@@ -6,7 +6,8 @@
 
 use crate::context::ConnInfo;
 use crate::error::StartError;
-use crate::proxy::{handle, upstream_client, Engine, Worker};
+use crate::pool::Pool;
+use crate::proxy::{handle, Engine, Worker};
 use crate::tls::TlsSource;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -74,8 +75,8 @@ pub(crate) fn spawn(
         .name(format!("gateway-{index}"))
         .spawn(move || {
             runtime.block_on(async move {
-                let client = upstream_client(&engine.settings);
-                let worker = Arc::new(Worker { engine, client });
+                let pool = Pool::new(&engine.settings);
+                let worker = Arc::new(Worker { engine, pool });
                 let mut loops = JoinSet::new();
                 for (listener, tls) in listeners {
                     let worker = worker.clone();
