@@ -384,6 +384,7 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         config_token: live.api_token.as_ref().map(|t| t.0.clone()),
         rules: Arc::clone(&rules_plan.running),
         bouncer_seen: Default::default(),
+        sessions: Default::default(),
         now_ms,
         // Replaced by the network's own stop signal when it starts.
         stopping: tokio::sync::watch::channel(false).1,

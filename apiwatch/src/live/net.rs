@@ -66,7 +66,11 @@ impl Network {
                 search: Arc::new(search),
                 api: api.clone(),
             };
-            let app = http::router(state).merge(super::api::router(api));
+            // Every change on the port, ingest included, is refused without its CSRF token
+            // when a session cookie alone authenticates it.
+            let guard =
+                axum::middleware::from_fn_with_state(api.clone(), super::api::session::csrf_guard);
+            let app = http::router(state).merge(super::api::router(api)).layer(guard);
             tasks.push(tokio::spawn(super::serve::serve(listener, app, tls, stopped.clone())));
         }
         for (index, s) in live.sources.iter().enumerate() {

@@ -125,6 +125,18 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<(u16, String)> {
+    http_with_head(addr, method, path, headers, body).map(|(status, _, body)| (status, body))
+}
+
+/// One HTTP/1.1 request; returns the status, the response head (status line and fields) and
+/// the body.
+pub fn http_with_head(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!(
@@ -144,11 +156,11 @@ pub fn http(
     let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidData, format!("no status line in {text:?}"))
     })?;
-    let body = match text.find("\r\n\r\n") {
-        Some(i) => decode_chunked_if_needed(&text[..i], &text[i + 4..]),
-        None => String::new(),
+    let (head, body) = match text.find("\r\n\r\n") {
+        Some(i) => (text[..i].to_string(), decode_chunked_if_needed(&text[..i], &text[i + 4..])),
+        None => (text.clone(), String::new()),
     };
-    Ok((status, body))
+    Ok((status, head, body))
 }
 
 fn decode_chunked_if_needed(head: &str, body: &str) -> String {

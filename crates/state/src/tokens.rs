@@ -179,6 +179,20 @@ impl State {
         Ok(Some(TokenInfo { id, name, role }))
     }
 
+    /// The token with this id, if it still exists (ids are never reused): a dashboard session
+    /// lives only as long as the token it was opened with.
+    pub fn token_by_id(&self, id: i64) -> Result<Option<TokenInfo>> {
+        const OP: &str = "token_by_id";
+        let conn = self.lock();
+        let found: Option<(String, String)> = conn
+            .prepare_cached("SELECT name, role FROM api_tokens WHERE id = ?1")
+            .and_then(|mut st| st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+            .map_err(sql_op(OP))?;
+        let Some((name, role)) = found else { return Ok(None) };
+        let role = parse_text(&role, Role::parse, OP, &id.to_string(), "role")?;
+        Ok(Some(TokenInfo { id, name, role }))
+    }
+
     /// Every token, oldest first, without secrets or hashes.
     pub fn list_tokens(&self) -> Result<Vec<TokenListing>> {
         const OP: &str = "list_tokens";

@@ -32,9 +32,15 @@ fn a_token_authenticates_until_revoked() {
     assert_eq!(state.authenticate(&text[TOKEN_PREFIX.len()..], 6_000).unwrap(), None);
     assert_eq!(state.authenticate("", 6_000).unwrap(), None);
 
+    let by_id = state.token_by_id(id).unwrap().unwrap();
+    assert_eq!((by_id.name.as_str(), by_id.role), ("ci-agent", Role::Agent));
     assert!(state.revoke_token(id).unwrap());
     assert!(!state.revoke_token(id).unwrap());
     assert_eq!(state.authenticate(text, 7_000).unwrap(), None);
+    assert_eq!(state.token_by_id(id).unwrap(), None);
+    // Ids are not reused: a session opened with the revoked token stays dead.
+    let (next, _) = state.create_token("ci-agent-2", Role::Agent, 8_000).unwrap();
+    assert!(next > id);
 }
 
 #[test]

@@ -35,26 +35,43 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(serde_json::json!({"error": message}))).into_response()
 }
 
-/// The caller, or the 401 to answer. Looks the token up on a blocking thread (SQLite).
+/// The caller, or the 401 to answer: by the token the request carries or, without one, by
+/// its dashboard session cookie.
 pub async fn caller(st: &ApiState, headers: &HeaderMap, peer: SocketAddr) -> Result<Who, Response> {
-    let unauthorized = || {
-        error(
-            StatusCode::UNAUTHORIZED,
-            "a valid API token is required (Authorization: Bearer ... or X-Api-Key: ...)",
-        )
-    };
-    let Some(token) = presented(headers) else { return Err(unauthorized()) };
+    match presented(headers) {
+        Some(token) => by_token(st, token, peer).await.map(|(who, _)| who),
+        None => match super::session::cookie(headers) {
+            Some(value) => by_session(st, value, peer).await,
+            None => Err(unauthorized()),
+        },
+    }
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "a valid API token is required (Authorization: Bearer ... or X-Api-Key: ...)",
+    )
+}
+
+/// Who a token belongs to, and its id (none for the configuration's token). Looks the token up
+/// on a blocking thread (SQLite).
+pub async fn by_token(
+    st: &ApiState,
+    token: &str,
+    peer: SocketAddr,
+) -> Result<(Who, Option<i64>), Response> {
     let from = peer.ip().to_string();
     if let Some(admin) = &st.config_token {
         if same_secret(admin.as_bytes(), token.as_bytes()) {
-            return Ok(Who { name: "config".into(), role: Role::Admin, from });
+            return Ok((Who { name: "config".into(), role: Role::Admin, from }, None));
         }
     }
     let state = std::sync::Arc::clone(&st.responder.state);
     let token = token.to_string();
     let now = (st.now_ms)();
     match tokio::task::spawn_blocking(move || state.authenticate(&token, now)).await {
-        Ok(Ok(Some(t))) => Ok(Who { name: t.name, role: t.role, from }),
+        Ok(Ok(Some(t))) => Ok((Who { name: t.name, role: t.role, from }, Some(t.id))),
         Ok(Ok(None)) => Err(unauthorized()),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "token lookup failed");
@@ -62,6 +79,37 @@ pub async fn caller(st: &ApiState, headers: &HeaderMap, peer: SocketAddr) -> Res
         }
         Err(_) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, "the token could not be checked")),
     }
+}
+
+/// Who a dashboard session belongs to, while the session lives and its token still exists.
+async fn by_session(st: &ApiState, value: &str, peer: SocketAddr) -> Result<Who, Response> {
+    let ended = || error(StatusCode::UNAUTHORIZED, "the session has ended: sign in again");
+    let Some(session) = st.sessions.get(value, (st.now_ms)()) else { return Err(ended()) };
+    if let Some(id) = session.token_id {
+        let state = std::sync::Arc::clone(&st.responder.state);
+        match tokio::task::spawn_blocking(move || state.token_by_id(id)).await {
+            Ok(Ok(Some(_))) => {}
+            Ok(Ok(None)) => {
+                // Revoked: the session goes with it.
+                st.sessions.end(value);
+                return Err(ended());
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "token lookup failed");
+                return Err(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the session could not be checked",
+                ));
+            }
+            Err(_) => {
+                return Err(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the session could not be checked",
+                ))
+            }
+        }
+    }
+    Ok(Who { name: session.name, role: session.role, from: peer.ip().to_string() })
 }
 
 /// What each role may do, by the kind of request.

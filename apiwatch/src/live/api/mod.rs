@@ -23,6 +23,7 @@ macro_rules! ok {
 pub mod auth;
 mod crowdsec;
 mod read;
+pub mod session;
 mod stream;
 mod write;
 
@@ -46,6 +47,8 @@ pub struct ApiState {
     pub rules: Arc<RwLock<Option<apiwatch_detect::RuleSet>>>,
     /// Per bouncer token: the last decision change it was sent (`/v1/decisions/stream`).
     pub bouncer_seen: Arc<Mutex<HashMap<String, i64>>>,
+    /// Dashboard sessions signed in with a token.
+    pub sessions: Arc<session::Sessions>,
     pub now_ms: fn() -> i64,
     /// Turns true when the service stops: long-lived answers (the live stream) end then, so
     /// the server's graceful shutdown does not wait on them.
@@ -96,6 +99,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/tokens/{id}", axum::routing::delete(write::revoke_token))
         .route("/v1/audit", get(read::audit))
         .route("/v1/stream", get(stream::sse))
+        .route(
+            "/v1/session",
+            get(session::current).post(session::sign_in).delete(session::sign_out),
+        )
         .with_state(state)
 }
 
@@ -138,6 +145,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/tokens/{id}"),
     ("get", "/v1/audit"),
     ("get", "/v1/stream"),
+    ("get", "/v1/session"),
+    ("post", "/v1/session"),
+    ("delete", "/v1/session"),
     ("get", "/v1/events/search"),
     ("post", "/v1/ingest"),
 ];

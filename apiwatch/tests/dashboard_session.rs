@@ -1,0 +1,154 @@
+//! Dashboard sign-in through the binary: a token opens a session cookie (HttpOnly, Secure,
+//! SameSite=Strict) that reads like the token; a change made with the cookie needs its CSRF
+//! token; revoking the token or signing out ends the session; the cookie's value is never
+//! logged or stored.
+
+mod common;
+
+use common::scratch;
+use common::service::{free_port, http, http_with_head, run_with_env, Service};
+use std::net::SocketAddr;
+
+const ADMIN: &str = "admin-token-0123456789abcdef";
+
+fn config(listen: SocketAddr) -> String {
+    format!(
+        "data_dir: data\nlisten: {listen}\napi:\n  token: ${{API_TOKEN}}\n\
+         sources:\n  - {{type: file, name: gateway, format: nginx, include: [logs/access.log]}}\n"
+    )
+}
+
+fn make_token(dir: &std::path::Path, name: &str, role: &str) -> String {
+    let args =
+        ["tokens", "create", "-c", "apiwatch.yaml", "--name", name, "--role", role, "-o", "json"];
+    let out = run_with_env(dir, &args, &[("API_TOKEN", ADMIN)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["token"].as_str().unwrap().to_string()
+}
+
+/// Signs in; returns the cookie's value and the CSRF token.
+fn sign_in(addr: SocketAddr, token: &str) -> (String, String) {
+    let body = serde_json::json!({ "token": token }).to_string();
+    let (status, head, body) = http_with_head(
+        addr,
+        "POST",
+        "/v1/session",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let set_cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .unwrap_or_else(|| panic!("no cookie in {head}"));
+    for part in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(part), "{set_cookie}");
+    }
+    let value = set_cookie.split(';').next().unwrap().strip_prefix("apiwatch_session=").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    (value.to_string(), v["csrf"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn a_session_acts_as_its_token_and_changes_need_the_csrf_token() {
+    let dir = scratch("dashboard-session");
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::write(dir.join("apiwatch.yaml"), config(addr)).unwrap();
+    let analyst = make_token(&dir, "alice", "analyst");
+    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
+
+    let wrong = serde_json::json!({ "token": "aw_not-a-real-token" }).to_string();
+    let json = [("Content-Type", "application/json")];
+    assert_eq!(http(addr, "POST", "/v1/session", &json, wrong.as_bytes()).unwrap().0, 401);
+    assert_eq!(http(addr, "POST", "/v1/session", &json, b"{\"tok\": 1}").unwrap().0, 400);
+
+    let (session, csrf) = sign_in(addr, &analyst);
+    let cookie = format!("apiwatch_session={session}");
+    fn headers<'a>(cookie: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut h = vec![("Cookie", cookie), ("Content-Type", "application/json")];
+        h.extend_from_slice(extra);
+        h
+    }
+    let (status, body) = http(addr, "GET", "/v1/session", &headers(&cookie, &[]), b"").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((me["name"].as_str(), me["role"].as_str()), (Some("alice"), Some("analyst")));
+    assert_eq!(http(addr, "GET", "/v1/alerts", &headers(&cookie, &[]), b"").unwrap().0, 200);
+    // The token's role still holds: an analyst may not make tokens.
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/tokens",
+        &headers(&cookie, &[("X-CSRF-Token", &csrf)]),
+        br#"{"name":"x","role":"admin"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 403, "{body}");
+
+    let block = br#"{"action":"block","scope":"ip","value":"192.0.2.7","duration":"1h","reason":"from the dashboard"}"#;
+    let (status, body) =
+        http(addr, "POST", "/v1/decisions", &headers(&cookie, &[]), block).unwrap();
+    assert_eq!(status, 403, "no CSRF token: {body}");
+    assert!(body.contains("X-CSRF-Token"), "{body}");
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/v1/decisions",
+        &headers(&cookie, &[("X-CSRF-Token", "forged")]),
+        block,
+    )
+    .unwrap();
+    assert_eq!(status, 403, "a wrong CSRF token");
+    let (status, body) =
+        http(addr, "POST", "/v1/decisions", &headers(&cookie, &[("X-CSRF-Token", &csrf)]), block)
+            .unwrap();
+    assert_eq!(status, 200, "{body}");
+    // Audited under the token's name.
+    let auth = format!("Bearer {ADMIN}");
+    let (_, audit) = http(addr, "GET", "/v1/audit", &[("Authorization", &auth)], b"").unwrap();
+    assert!(audit.contains("\"alice\""), "{audit}");
+
+    // Signing out needs the CSRF token too, and ends the session.
+    assert_eq!(http(addr, "DELETE", "/v1/session", &headers(&cookie, &[]), b"").unwrap().0, 403);
+    let (status, head, _) = http_with_head(
+        addr,
+        "DELETE",
+        "/v1/session",
+        &headers(&cookie, &[("X-CSRF-Token", &csrf)]),
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 204);
+    assert!(head.to_ascii_lowercase().contains("max-age=0"), "{head}");
+    assert_eq!(http(addr, "GET", "/v1/alerts", &headers(&cookie, &[]), b"").unwrap().0, 401);
+
+    // Revoking the token ends every session opened with it.
+    let (session, _) = sign_in(addr, &analyst);
+    let cookie2 = format!("apiwatch_session={session}");
+    assert_eq!(http(addr, "GET", "/v1/alerts", &[("Cookie", &cookie2)], b"").unwrap().0, 200);
+    let (_, tokens) = http(addr, "GET", "/v1/tokens", &[("Authorization", &auth)], b"").unwrap();
+    let tokens: serde_json::Value = serde_json::from_str(&tokens).unwrap();
+    let id = tokens["items"]
+        .as_array()
+        .or(tokens.as_array())
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "alice")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/v1/tokens/{id}");
+    assert_eq!(http(addr, "DELETE", &path, &[("Authorization", &auth)], b"").unwrap().0, 200);
+    let (status, body) = http(addr, "GET", "/v1/alerts", &[("Cookie", &cookie2)], b"").unwrap();
+    assert_eq!(status, 401, "{body}");
+
+    let log = svc.stop();
+    let db = std::fs::read(dir.join("data/state.db")).unwrap();
+    for secret in [session.as_str(), csrf.as_str(), analyst.as_str()] {
+        assert!(!log.contains(secret), "a session secret reached the log");
+        assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "stored");
+    }
+}
