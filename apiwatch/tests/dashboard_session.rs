@@ -1,12 +1,15 @@
-//! Dashboard sign-in through the binary: a token opens a session cookie (HttpOnly, Secure,
-//! SameSite=Strict) that reads like the token; a change made with the cookie needs its CSRF
-//! token; revoking the token or signing out ends the session; the cookie's value is never
-//! logged or stored.
+//! What the dashboard asks of the service, through the binary. Sign-in: a token opens a
+//! session cookie (HttpOnly, Secure, SameSite=Strict) that reads like the token; a change made
+//! with the cookie needs its CSRF token; revoking the token or signing out ends the session;
+//! the cookie's value is never logged or stored. Traffic: the charts' counts by minute.
 
 mod common;
 
 use common::scratch;
-use common::service::{free_port, http, http_with_head, run_with_env, Service};
+use common::service::{
+    free_port, http, http_with_head, nginx_line_at, now_ms, run_with_env, Service,
+};
+use std::io::Write;
 use std::net::SocketAddr;
 
 const ADMIN: &str = "admin-token-0123456789abcdef";
@@ -151,4 +154,72 @@ fn a_session_acts_as_its_token_and_changes_need_the_csrf_token() {
         assert!(!log.contains(secret), "a session secret reached the log");
         assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()), "stored");
     }
+}
+
+#[test]
+fn traffic_is_counted_by_minute_for_the_charts() {
+    let dir = scratch("dashboard-traffic");
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::write(dir.join("apiwatch.yaml"), config(addr)).unwrap();
+    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
+    let now = now_ms();
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("logs/access.log"))
+        .unwrap();
+    // 30 calls two minutes ago, 12 of them failing; 5 a minute ago.
+    for i in 0..35 {
+        let (at, status) = match i {
+            0..18 => (now - 120_000, 200),
+            18..30 => (now - 120_000, 502),
+            _ => (now - 60_000, 404),
+        };
+        writeln!(log, "{}", nginx_line_at(at, "198.51.100.9", "GET /api/items", status)).unwrap();
+    }
+    drop(log);
+    let auth = format!("Bearer {ADMIN}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let traffic = loop {
+        let (status, body) = http(
+            addr,
+            "GET",
+            "/v1/metrics/traffic?since=10m&step=1m",
+            &[("Authorization", &auth)],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let total: u64 =
+            v["points"].as_array().unwrap().iter().map(|p| p["requests"].as_u64().unwrap()).sum();
+        if total == 35 {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "not all counted: {body}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(traffic["step_ms"], 60_000);
+    let sum = |field: &str| -> u64 {
+        traffic["points"].as_array().unwrap().iter().map(|p| p[field].as_u64().unwrap()).sum()
+    };
+    assert_eq!((sum("status_2xx"), sum("status_4xx"), sum("status_5xx")), (18, 5, 12));
+    let busiest = traffic["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|p| p["requests"].as_u64())
+        .unwrap();
+    assert_eq!(busiest["requests"], 30);
+    // nginx's combined format carries no duration.
+    assert!(busiest["latency_p99_ms"].is_null(), "{busiest}");
+
+    let (status, _) =
+        http(addr, "GET", "/v1/metrics/traffic?step=10s", &[("Authorization", &auth)], b"")
+            .unwrap();
+    assert_eq!(status, 400);
+    let (status, _) = http(addr, "GET", "/v1/metrics/traffic", &[], b"").unwrap();
+    assert_eq!(status, 401);
+    svc.stop();
 }

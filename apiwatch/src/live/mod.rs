@@ -18,6 +18,7 @@ mod process;
 mod published;
 mod reload;
 mod respond;
+mod rollup;
 mod serve;
 mod sources;
 mod syslog;
@@ -351,6 +352,7 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         decoded: metrics.events.get_or_create(&Metrics::stage("decoded")).clone(),
         inspector,
     };
+    let rollup: rollup::SharedRollup = Default::default();
     let processor = Processor {
         starts_with_backlog: live
             .sources
@@ -367,6 +369,7 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
             Some(alerts::Responding { queue: alert_tx, handled }),
         )?,
         metrics: Arc::clone(&metrics),
+        rollup: Arc::clone(&rollup),
         commit_interval: Duration::from_millis(live.storage.commit_interval_ms.max(1) as u64),
         now_ms,
     };
@@ -385,6 +388,7 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         rules: Arc::clone(&rules_plan.running),
         bouncer_seen: Default::default(),
         sessions: Default::default(),
+        rollup,
         now_ms,
         // Replaced by the network's own stop signal when it starts.
         stopping: tokio::sync::watch::channel(false).1,

@@ -34,6 +34,8 @@ pub struct Processor {
     pub positions: SourcePositions,
     pub alerts: AlertSink,
     pub metrics: Arc<Metrics>,
+    /// Traffic by minute, for the dashboard.
+    pub rollup: super::rollup::SharedRollup,
     pub commit_interval: Duration,
     /// Wall-clock milliseconds (the store's rotation and retention run on it).
     pub now_ms: fn() -> i64,
@@ -145,6 +147,7 @@ impl Processor {
                         .append(staged.event.timestamp_ms, &keys, &staged.record)
                         .map_err(|e| anyhow::anyhow!("event store append: {e}"))?;
                     d.stored.inc();
+                    super::rollup::lock(&self.rollup).observe(&staged.event);
                     d.engine.process(&staged.event, &mut d.alerts);
                     d.detected.inc();
                     if !d.alerts.is_empty() {

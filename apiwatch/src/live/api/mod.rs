@@ -49,6 +49,8 @@ pub struct ApiState {
     pub bouncer_seen: Arc<Mutex<HashMap<String, i64>>>,
     /// Dashboard sessions signed in with a token.
     pub sessions: Arc<session::Sessions>,
+    /// Traffic by minute (the processing thread counts, the dashboard reads).
+    pub rollup: super::rollup::SharedRollup,
     pub now_ms: fn() -> i64,
     /// Turns true when the service stops: long-lived answers (the live stream) end then, so
     /// the server's graceful shutdown does not wait on them.
@@ -91,6 +93,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/rules", get(read::rules))
         .route("/v1/actors/{id}", get(read::actor))
         .route("/v1/metrics/security", get(read::security_metrics))
+        .route("/v1/metrics/traffic", get(read::traffic))
         .route("/v1/mutes", get(read::mutes).post(write::add_mute))
         .route("/v1/mutes/{id}", axum::routing::delete(write::delete_mute))
         .route("/v1/allowlist", get(read::allowlist).post(write::add_allow))
@@ -134,6 +137,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/rules"),
     ("get", "/v1/actors/{id}"),
     ("get", "/v1/metrics/security"),
+    ("get", "/v1/metrics/traffic"),
     ("get", "/v1/mutes"),
     ("post", "/v1/mutes"),
     ("delete", "/v1/mutes/{id}"),

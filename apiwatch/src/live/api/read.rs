@@ -359,6 +359,50 @@ pub async fn security_metrics(Reader(st): Reader, Query(w): Query<Window>) -> Re
     }
 }
 
+/// The query of `GET /v1/metrics/traffic`.
+#[derive(serde::Deserialize)]
+pub struct TrafficQuery {
+    /// RFC 3339 or a duration back from now; default the last hour.
+    since: Option<String>,
+    until: Option<String>,
+    /// A duration (`1m`, `5m`, `1h`); default: the period in at most 120 steps.
+    step: Option<String>,
+}
+
+/// Steps a series has by default.
+const TRAFFIC_STEPS_DEFAULT: i64 = 120;
+
+/// Traffic by step over a period of event time (the last day at most) and requests per
+/// country, from the processing thread's roll-up.
+pub async fn traffic(Reader(st): Reader, Query(q): Query<TrafficQuery>) -> Response {
+    let now = (st.now_ms)();
+    let window = Window { limit: None, offset: None, since: q.since, until: q.until };
+    let b = ok!(window.bounds(now));
+    let until_ms = b.until_ms.unwrap_or(now);
+    let since_ms = b.since_ms.unwrap_or(until_ms - apiwatch_core::time::HOUR_MS);
+    if since_ms >= until_ms {
+        return error(StatusCode::BAD_REQUEST, "since: must be before until");
+    }
+    let step_ms = match q.step.as_deref() {
+        Some(text) => match apiwatch_core::time::parse_duration_ms(text) {
+            Ok(ms) if ms >= apiwatch_core::time::MINUTE_MS => ms,
+            Ok(_) => return error(StatusCode::BAD_REQUEST, "step: one minute at least"),
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("step: {e}")),
+        },
+        None => ((until_ms - since_ms) / TRAFFIC_STEPS_DEFAULT).max(apiwatch_core::time::MINUTE_MS),
+    };
+    let rollup = crate::live::rollup::lock(&st.rollup);
+    Json(serde_json::json!({
+        "since_ms": since_ms,
+        "until_ms": until_ms,
+        "step_ms": step_ms / apiwatch_core::time::MINUTE_MS * apiwatch_core::time::MINUTE_MS,
+        "points": rollup.series(since_ms, until_ms, step_ms),
+        "countries": rollup.countries(since_ms, until_ms),
+        "late_events": rollup.too_old(),
+    }))
+    .into_response()
+}
+
 pub async fn mutes(Reader(st): Reader) -> Response {
     let db = Arc::clone(&st.responder.state);
     let now = (st.now_ms)();
