@@ -1,7 +1,8 @@
 //! What the dashboard asks of the service, through the binary. Sign-in: a token opens a
 //! session cookie (HttpOnly, Secure, SameSite=Strict) that reads like the token; a change made
 //! with the cookie needs its CSRF token; revoking the token or signing out ends the session;
-//! the cookie's value is never logged or stored. Traffic: the charts' counts by minute.
+//! the cookie's value is never logged or stored. Traffic: the charts' counts by minute, and
+//! each source's health.
 
 mod common;
 
@@ -214,6 +215,18 @@ fn traffic_is_counted_by_minute_for_the_charts() {
     assert_eq!(busiest["requests"], 30);
     // nginx's combined format carries no duration.
     assert!(busiest["latency_p99_ms"].is_null(), "{busiest}");
+
+    // The source's health: what it delivered, how far behind the clock, not silent.
+    let (status, body) =
+        http(addr, "GET", "/v1/sources", &[("Authorization", &auth)], b"").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let sources: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let edge = &sources["items"][0];
+    assert_eq!((edge["name"].as_str(), edge["kind"].as_str()), (Some("gateway"), Some("file")));
+    assert_eq!(edge["events_total"], 35, "{body}");
+    assert_eq!(edge["silent"], false, "{body}");
+    assert!(edge["lag_ms"].as_i64().unwrap() >= 59_000, "{body}");
+    assert!(edge["events_per_second"].as_f64().unwrap() > 0.0, "{body}");
 
     let (status, _) =
         http(addr, "GET", "/v1/metrics/traffic?step=10s", &[("Authorization", &auth)], b"")

@@ -144,6 +144,19 @@ pub enum SourceKind {
     Gateway,
 }
 
+impl SourceKind {
+    /// `file`, `syslog`, `http`, `stdin` or `gateway`, as the configuration's `type`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::File { .. } => "file",
+            SourceKind::Syslog { .. } => "syslog",
+            SourceKind::Http { .. } => "http",
+            SourceKind::Stdin => "stdin",
+            SourceKind::Gateway => "gateway",
+        }
+    }
+}
+
 /// The name of the source the gateway's calls come from.
 pub const GATEWAY_SOURCE: &str = "gateway";
 

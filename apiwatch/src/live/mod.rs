@@ -20,6 +20,7 @@ mod reload;
 mod respond;
 mod rollup;
 mod serve;
+mod source_health;
 mod sources;
 mod syslog;
 
@@ -353,6 +354,11 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         inspector,
     };
     let rollup: rollup::SharedRollup = Default::default();
+    let health: source_health::SharedHealth =
+        Arc::new(std::sync::Mutex::new(source_health::SourceHealth::new(
+            live.sources.iter().map(|s| (s.name.clone(), s.kind.name())).collect(),
+            now_ms(),
+        )));
     let processor = Processor {
         starts_with_backlog: live
             .sources
@@ -370,6 +376,7 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         )?,
         metrics: Arc::clone(&metrics),
         rollup: Arc::clone(&rollup),
+        health: Arc::clone(&health),
         commit_interval: Duration::from_millis(live.storage.commit_interval_ms.max(1) as u64),
         now_ms,
     };
@@ -389,6 +396,7 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         bouncer_seen: Default::default(),
         sessions: Default::default(),
         rollup,
+        health,
         now_ms,
         // Replaced by the network's own stop signal when it starts.
         stopping: tokio::sync::watch::channel(false).1,

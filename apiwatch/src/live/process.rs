@@ -36,6 +36,8 @@ pub struct Processor {
     pub metrics: Arc<Metrics>,
     /// Traffic by minute, for the dashboard.
     pub rollup: super::rollup::SharedRollup,
+    /// Each source's health, for the dashboard.
+    pub health: super::source_health::SharedHealth,
     pub commit_interval: Duration,
     /// Wall-clock milliseconds (the store's rotation and retention run on it).
     pub now_ms: fn() -> i64,
@@ -138,6 +140,7 @@ impl Processor {
     ) -> anyhow::Result<bool> {
         let mut any = false;
         let now = Instant::now();
+        let now_ms = (self.now_ms)();
         while let Some((source, item)) = merger.next(now, force) {
             any = true;
             match item {
@@ -148,6 +151,11 @@ impl Processor {
                         .map_err(|e| anyhow::anyhow!("event store append: {e}"))?;
                     d.stored.inc();
                     super::rollup::lock(&self.rollup).observe(&staged.event);
+                    super::source_health::lock(&self.health).observe(
+                        source,
+                        staged.event.timestamp_ms,
+                        now_ms,
+                    );
                     d.engine.process(&staged.event, &mut d.alerts);
                     d.detected.inc();
                     if !d.alerts.is_empty() {

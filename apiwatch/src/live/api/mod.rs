@@ -51,6 +51,8 @@ pub struct ApiState {
     pub sessions: Arc<session::Sessions>,
     /// Traffic by minute (the processing thread counts, the dashboard reads).
     pub rollup: super::rollup::SharedRollup,
+    /// Each source's health (the processing thread notes, the dashboard reads).
+    pub health: super::source_health::SharedHealth,
     pub now_ms: fn() -> i64,
     /// Turns true when the service stops: long-lived answers (the live stream) end then, so
     /// the server's graceful shutdown does not wait on them.
@@ -94,6 +96,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/actors/{id}", get(read::actor))
         .route("/v1/metrics/security", get(read::security_metrics))
         .route("/v1/metrics/traffic", get(read::traffic))
+        .route("/v1/sources", get(read::sources))
         .route("/v1/mutes", get(read::mutes).post(write::add_mute))
         .route("/v1/mutes/{id}", axum::routing::delete(write::delete_mute))
         .route("/v1/allowlist", get(read::allowlist).post(write::add_allow))
@@ -138,6 +141,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/actors/{id}"),
     ("get", "/v1/metrics/security"),
     ("get", "/v1/metrics/traffic"),
+    ("get", "/v1/sources"),
     ("get", "/v1/mutes"),
     ("post", "/v1/mutes"),
     ("delete", "/v1/mutes/{id}"),

@@ -403,6 +403,16 @@ pub async fn traffic(Reader(st): Reader, Query(q): Query<TrafficQuery>) -> Respo
     .into_response()
 }
 
+/// Each source's health: rate, lag, last delivery, silence.
+pub async fn sources(Reader(st): Reader) -> Response {
+    let items = crate::live::source_health::lock(&st.health).report((st.now_ms)());
+    Json(serde_json::json!({
+        "items": items,
+        "silent_after_ms": crate::live::source_health::SILENT_AFTER_MS,
+    }))
+    .into_response()
+}
+
 pub async fn mutes(Reader(st): Reader) -> Response {
     let db = Arc::clone(&st.responder.state);
     let now = (st.now_ms)();
