@@ -45,6 +45,12 @@ pub use reload::RulesPlan;
 pub use serve::tls_config;
 
 /// Wall-clock milliseconds since the Unix epoch.
+/// Locks `m`, poisoned or not: the counters and tables behind these locks are updated by
+/// plain assignments, sound even if a holder panicked.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -150,12 +150,8 @@ impl Processor {
                         .append(staged.event.timestamp_ms, &keys, &staged.record)
                         .map_err(|e| anyhow::anyhow!("event store append: {e}"))?;
                     d.stored.inc();
-                    super::rollup::lock(&self.rollup).observe(&staged.event);
-                    super::source_health::lock(&self.health).observe(
-                        source,
-                        staged.event.timestamp_ms,
-                        now_ms,
-                    );
+                    super::lock(&self.rollup).observe(&staged.event);
+                    super::lock(&self.health).observe(source, staged.event.timestamp_ms, now_ms);
                     d.engine.process(&staged.event, &mut d.alerts);
                     d.detected.inc();
                     if !d.alerts.is_empty() {

@@ -7,7 +7,7 @@ use apiwatch_core::event::{EventData, Outcome};
 use apiwatch_core::time::MINUTE_MS;
 use serde::Serialize;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Minutes kept, back from the newest event's minute.
 pub const MINUTES_KEPT: usize = 24 * 60;
@@ -61,11 +61,6 @@ pub struct Rollup {
 
 /// A `Rollup` shared by the processing thread and the API.
 pub type SharedRollup = Arc<Mutex<Rollup>>;
-
-pub fn lock(r: &Mutex<Rollup>) -> MutexGuard<'_, Rollup> {
-    // Nothing panics while holding it; counts stay sound if something did.
-    r.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// One step of a series.
 #[derive(Debug, Serialize, PartialEq)]

@@ -5,7 +5,7 @@
 
 use apiwatch_core::time::MINUTE_MS;
 use serde::Serialize;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// A source that has delivered nothing for this long (or since the service started) is
 /// silent.
@@ -33,11 +33,6 @@ pub struct SourceHealth {
 
 /// `SourceHealth` shared by the processing thread and the API.
 pub type SharedHealth = Arc<Mutex<SourceHealth>>;
-
-pub fn lock(h: &Mutex<SourceHealth>) -> MutexGuard<'_, SourceHealth> {
-    // Nothing panics while holding it; counts stay sound if something did.
-    h.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// One source's health, as the API shows it.
 #[derive(Debug, Serialize, PartialEq)]

@@ -391,7 +391,7 @@ pub async fn traffic(Reader(st): Reader, Query(q): Query<TrafficQuery>) -> Respo
         },
         None => ((until_ms - since_ms) / TRAFFIC_STEPS_DEFAULT).max(apiwatch_core::time::MINUTE_MS),
     };
-    let rollup = crate::live::rollup::lock(&st.rollup);
+    let rollup = crate::live::lock(&st.rollup);
     Json(serde_json::json!({
         "since_ms": since_ms,
         "until_ms": until_ms,
@@ -405,7 +405,7 @@ pub async fn traffic(Reader(st): Reader, Query(q): Query<TrafficQuery>) -> Respo
 
 /// Each source's health: rate, lag, last delivery, silence.
 pub async fn sources(Reader(st): Reader) -> Response {
-    let items = crate::live::source_health::lock(&st.health).report((st.now_ms)());
+    let items = crate::live::lock(&st.health).report((st.now_ms)());
     Json(serde_json::json!({
         "items": items,
         "silent_after_ms": crate::live::source_health::SILENT_AFTER_MS,

@@ -105,8 +105,7 @@ impl Sessions {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Session>> {
-        // Nothing panics while holding it; the map stays sound if something did.
-        self.by_key.lock().unwrap_or_else(|p| p.into_inner())
+        crate::live::lock(&self.by_key)
     }
 }
 
