@@ -4,6 +4,7 @@
 
 mod alerts;
 pub mod api;
+mod dashboard;
 mod decode;
 mod feed;
 mod gateway;

@@ -70,7 +70,10 @@ impl Network {
             // when a session cookie alone authenticates it.
             let guard =
                 axum::middleware::from_fn_with_state(api.clone(), super::api::session::csrf_guard);
-            let app = http::router(state).merge(super::api::router(api)).layer(guard);
+            let app = http::router(state)
+                .merge(super::api::router(api))
+                .merge(super::dashboard::router())
+                .layer(guard);
             tasks.push(tokio::spawn(super::serve::serve(listener, app, tls, stopped.clone())));
         }
         for (index, s) in live.sources.iter().enumerate() {
