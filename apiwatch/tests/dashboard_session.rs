@@ -22,6 +22,19 @@ fn config(listen: SocketAddr) -> String {
     )
 }
 
+/// A scratch directory with a configuration (one followed log, the API on a free port).
+fn prepare(name: &str) -> (std::path::PathBuf, SocketAddr) {
+    let dir = scratch(name);
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    std::fs::write(dir.join("apiwatch.yaml"), config(addr)).unwrap();
+    (dir, addr)
+}
+
+fn start(dir: &std::path::Path, addr: SocketAddr) -> Service {
+    Service::start(dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)])
+}
+
 fn make_token(dir: &std::path::Path, name: &str, role: &str) -> String {
     let args =
         ["tokens", "create", "-c", "apiwatch.yaml", "--name", name, "--role", role, "-o", "json"];
@@ -57,12 +70,9 @@ fn sign_in(addr: SocketAddr, token: &str) -> (String, String) {
 
 #[test]
 fn a_session_acts_as_its_token_and_changes_need_the_csrf_token() {
-    let dir = scratch("dashboard-session");
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    std::fs::create_dir_all(dir.join("logs")).unwrap();
-    std::fs::write(dir.join("apiwatch.yaml"), config(addr)).unwrap();
+    let (dir, addr) = prepare("dashboard-session");
     let analyst = make_token(&dir, "alice", "analyst");
-    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
+    let svc = start(&dir, addr);
 
     let wrong = serde_json::json!({ "token": "aw_not-a-real-token" }).to_string();
     let json = [("Content-Type", "application/json")];
@@ -159,11 +169,8 @@ fn a_session_acts_as_its_token_and_changes_need_the_csrf_token() {
 
 #[test]
 fn traffic_is_counted_by_minute_for_the_charts() {
-    let dir = scratch("dashboard-traffic");
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    std::fs::create_dir_all(dir.join("logs")).unwrap();
-    std::fs::write(dir.join("apiwatch.yaml"), config(addr)).unwrap();
-    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
+    let (dir, addr) = prepare("dashboard-traffic");
+    let svc = start(&dir, addr);
     let now = now_ms();
     let mut log = std::fs::OpenOptions::new()
         .create(true)
@@ -239,11 +246,8 @@ fn traffic_is_counted_by_minute_for_the_charts() {
 
 #[test]
 fn the_dashboard_is_served_from_the_binary_with_a_strict_policy() {
-    let dir = scratch("dashboard-files");
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    std::fs::create_dir_all(dir.join("logs")).unwrap();
-    std::fs::write(dir.join("apiwatch.yaml"), config(addr)).unwrap();
-    let svc = Service::start(&dir, "apiwatch.yaml", Some(addr), &[("API_TOKEN", ADMIN)]);
+    let (dir, addr) = prepare("dashboard-files");
+    let svc = start(&dir, addr);
     let built = |name: &str| {
         std::fs::read_to_string(format!("{}/assets/dashboard/{name}", env!("CARGO_MANIFEST_DIR")))
             .unwrap()
