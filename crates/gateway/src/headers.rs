@@ -30,12 +30,7 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     if present.is_empty() {
         return;
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
+    let named: Vec<HeaderName> = connection_options(headers)
         // Options, not fields (and `keep-alive` and `upgrade` go anyway).
         .filter(|n| !["close", "keep-alive", "upgrade"].iter().any(|o| n.eq_ignore_ascii_case(o)))
         .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
@@ -171,12 +166,18 @@ fn new_request_id() -> String {
 /// Whether the request asks to switch protocols (HTTP/1.1 `Connection: upgrade` + `Upgrade`).
 pub(crate) fn wants_upgrade(headers: &HeaderMap) -> bool {
     headers.contains_key(header::UPGRADE)
-        && headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+        && connection_options(headers).any(|t| t.eq_ignore_ascii_case("upgrade"))
+}
+
+/// The options the `Connection` fields list (`keep-alive`, `upgrade`, names of fields),
+/// trimmed.
+fn connection_options(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
 }
 
 #[cfg(test)]
