@@ -1,0 +1,36 @@
+// Each source's health: events per second, lag, last delivery, and whether it went silent.
+import { api } from '../api.js';
+import { html, time, useLoad } from '../format.js';
+
+/** How often the sources' health is asked again, ms. */
+const SOURCES_REFRESH_MS = 5000;
+
+const seconds = (ms) => (ms == null ? '' : `${(ms / 1000).toFixed(1)} s`);
+
+/** The table of sources, shared with the overview. */
+export function SourcesTable({ report }) {
+  return html`
+    <table class="sources">
+      <thead><tr><th>Source</th><th>Kind</th><th>Events/s</th><th>Events</th><th>Lag</th><th>Last delivered</th><th>State</th></tr></thead>
+      <tbody>
+        ${report.items.map((s) => html`
+          <tr key=${s.name}>
+            <td>${s.name}</td><td>${s.kind}</td><td>${s.events_per_second.toFixed(1)}</td>
+            <td>${s.events_total}</td><td>${seconds(s.lag_ms)}</td><td>${time(s.last_delivered_ms)}</td>
+            <td>${s.silent ? html`<span class="sev sev-high">silent</span>` : 'delivering'}</td>
+          </tr>`)}
+      </tbody>
+    </table>`;
+}
+
+export function Sources() {
+  const [report, error] = useLoad(() => api('GET', '/v1/sources'), [], SOURCES_REFRESH_MS);
+  if (error) return html`<p class="error">${error}</p>`;
+  if (!report) return html`<p class="muted">Loading…</p>`;
+  return html`
+    <section>
+      <h2>Sources</h2>
+      <${SourcesTable} report=${report} />
+      <p class="muted">A source is silent after ${Math.round(report.silent_after_ms / 60000)} minutes without an event.</p>
+    </section>`;
+}
