@@ -214,13 +214,31 @@ pub struct DemoArgs {
     /// floods and bulk pulls).
     #[arg(long, default_value_t = 72)]
     pub hours: u32,
-    /// Where to keep the generated files (default: a temporary folder).
+    /// Where to keep the generated files (default: a temporary folder); with --live, the
+    /// followed logs, the event store and the state database (a folder named here is kept).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// MaxMind City database (default: the GeoLite2 database of the `maxminddb-geolite2`
     /// Python package when installed).
     #[arg(long, value_name = "MMDB")]
     pub geoip: Option<PathBuf>,
+    /// Run the live service instead, fed with generated traffic as it happens, and watch it
+    /// in the web dashboard (Ctrl-C stops it).
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: where the API and the dashboard listen.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", requires = "live")]
+    pub listen: std::net::SocketAddr,
+    /// With --live: the administrator's API token (default: a random one, printed at start).
+    #[arg(long, value_name = "TOKEN", env = "APIWATCH_DEMO_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// With --live: the users' API calls per second (crawlers, health checks, partners and
+    /// attacks come on top).
+    #[arg(long, value_name = "N", default_value_t = 50.0, requires = "live")]
+    pub rate: f64,
+    /// With --live: keep the temporary folder (events, state database, logs) at exit.
+    #[arg(long, requires = "live")]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! `apiwatch generate` (traffic with attacks in it, and its ground truth) and `apiwatch demo`
-//! (generate, replay, and compare what was caught with what was done).
+//! (generate, replay, and compare what was caught with what was done; `--live` runs the live
+//! service on traffic generated as it goes, in `demo_live.rs`).
 
 use crate::cli::{DemoArgs, GenerateArgs, OutputFormat, ReplayArgs};
 use anyhow::Context;
@@ -94,6 +95,9 @@ fn caught_by<'a>(t: &TruthEntry, alerts: &'a [serde_json::Value]) -> BTreeSet<&'
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
+    if args.live {
+        return crate::demo_live::run(args);
+    }
     let dir = args.dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("apiwatch-demo-{}", std::process::id()))
     });

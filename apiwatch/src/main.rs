@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod demo_live;
 mod formats;
 mod gateway_cmd;
 mod input;

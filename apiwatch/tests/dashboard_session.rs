@@ -1,8 +1,9 @@
 //! What the dashboard asks of the service, through the binary. Sign-in: a token opens a
 //! session cookie (HttpOnly, Secure, SameSite=Strict) that reads like the token; a change made
 //! with the cookie needs its CSRF token; revoking the token or signing out ends the session;
-//! the cookie's value is never logged or stored. Traffic: the charts' counts by minute, and
-//! each source's health.
+//! the cookie's value is never logged or stored. Traffic: the charts' counts by minute, the
+//! threat map's countries and attacking networks, each source's health, a source that goes
+//! silent alerted on once, and each rule's fire counts.
 
 mod common;
 
@@ -241,6 +242,19 @@ fn traffic_is_counted_by_minute_for_the_charts() {
     assert_eq!(status, 400);
     let (status, _) = http(addr, "GET", "/v1/metrics/traffic", &[], b"").unwrap();
     assert_eq!(status, 401);
+
+    // A restart keeps the counts: the minutes were saved in the state database.
+    svc.stop();
+    let svc = start(&dir, addr);
+    let same_period = format!(
+        "/v1/metrics/traffic?since={}&until={}&step=1m",
+        traffic["since_ms"], traffic["until_ms"]
+    );
+    let (status, body) = http(addr, "GET", &same_period, &[("Authorization", &auth)], b"").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let again: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(again["points"], traffic["points"], "{body}");
+    assert_eq!(again["countries"], traffic["countries"]);
     svc.stop();
 }
 
@@ -287,4 +301,199 @@ fn the_dashboard_is_served_from_the_binary_with_a_strict_policy() {
         );
     }
     svc.stop();
+}
+
+const SQLI: &str =
+    "GET /api/v1/products?id=1%27%20UNION%20SELECT%20username%2Cpassword%20FROM%20users--%20-";
+
+/// GET with the administrator's token; the body as JSON.
+fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let auth = format!("Bearer {ADMIN}");
+    let (status, body) = http(addr, "GET", path, &[("Authorization", &auth)], b"").unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Asks `path` until `done` holds (20 s at most); returns the last answer.
+fn wait_for(
+    addr: SocketAddr,
+    path: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = get_json(addr, path);
+        if done(&v) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{path}: not yet: {v}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn append_lines(dir: &std::path::Path, lines: &[String]) {
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("logs/access.log"))
+        .unwrap();
+    for l in lines {
+        writeln!(log, "{l}").unwrap();
+    }
+}
+
+#[test]
+fn the_threat_map_counts_countries_and_attacking_networks_and_rules_count_their_alerts() {
+    let (dir, addr) = prepare("dashboard-geo");
+    // MaxMind's test databases: 89.160.20.130 is in Sweden, AS29518 (Bredband2 AB);
+    // 81.2.69.142 in Britain with no AS; 192.0.2.1 is in neither.
+    let data = format!("{}/../crates/enrich/tests/data", env!("CARGO_MANIFEST_DIR"));
+    // A risk threshold so low that the alert opens an incident.
+    let text = format!(
+        "geoip: {data}/GeoLite2-City-Test.mmdb\nasn: {data}/GeoLite2-ASN-Test.mmdb\n\
+         correlate:\n  risk_threshold: 1\n{}",
+        config(addr)
+    );
+    std::fs::write(dir.join("apiwatch.yaml"), text).unwrap();
+    let svc = start(&dir, addr);
+    let now = now_ms();
+    let mut lines: Vec<String> =
+        (0..3).map(|_| nginx_line_at(now, "89.160.20.130", SQLI, 500)).collect();
+    lines.extend((0..5).map(|_| nginx_line_at(now, "81.2.69.142", "GET /api/items", 200)));
+    lines.extend((0..2).map(|_| nginx_line_at(now, "192.0.2.1", "GET /api/items", 200)));
+    append_lines(&dir, &lines);
+
+    let geo = wait_for(addr, "/v1/metrics/geo?since=10m", |v| {
+        v["networks"].as_array().is_some_and(|n| !n.is_empty())
+            && v["countries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["requests"].as_u64().unwrap())
+                .sum::<u64>()
+                == 10
+    });
+    assert!(geo["until_ms"].as_i64().unwrap() - geo["since_ms"].as_i64().unwrap() == 600_000);
+    let country = |code: &str| -> (u64, u64) {
+        let c = geo["countries"].as_array().unwrap().iter().find(|c| c["country"] == code);
+        let c = c.unwrap_or_else(|| panic!("no {code} in {geo}"));
+        (c["requests"].as_u64().unwrap(), c["alerts"].as_u64().unwrap())
+    };
+    assert_eq!(geo["countries"][0]["country"], "GB", "most requests first: {geo}");
+    assert_eq!(country("GB"), (5, 0));
+    assert_eq!(country("SE"), (3, 1));
+    assert_eq!(country("??"), (2, 0));
+    assert_eq!(
+        geo["networks"],
+        serde_json::json!([{
+            "network": "AS29518 Bredband2 AB", "asn": 29518, "org": "Bredband2 AB",
+            "alerts": 1, "requests": 3, "addresses": 1, "countries": ["SE"],
+        }]),
+        "{geo}"
+    );
+    // An hour ago nothing happened.
+    let earlier = get_json(addr, "/v1/metrics/geo?since=2h&until=1h");
+    assert_eq!(earlier["networks"], serde_json::json!([]));
+
+    // The rule that fired counts its alert and its incident; once the incident is closed as
+    // a false positive, its rate is known. The other rules count nothing.
+    let auth = format!("Bearer {ADMIN}");
+    let incidents = wait_for(addr, "/v1/incidents?rule=injection-sqli", |v| v["total"] == 1);
+    let sqli_rule = |rules: &serde_json::Value| -> serde_json::Value {
+        rules["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "injection-sqli")
+            .unwrap()
+            .clone()
+    };
+    let sqli = sqli_rule(&get_json(addr, "/v1/rules"));
+    assert_eq!((sqli["fired"].as_u64(), sqli["incidents"].as_u64()), (Some(1), Some(1)), "{sqli}");
+    assert_eq!(sqli["false_positives"], 0, "{sqli}");
+    assert!(sqli["false_positive_rate"].is_null(), "nothing closed yet: {sqli}");
+    let path =
+        format!("/v1/incidents/{}", incidents["items"][0]["incident"]["id"].as_str().unwrap());
+    let closed = http(
+        addr,
+        "PATCH",
+        &path,
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        br#"{"status":"false_positive"}"#,
+    )
+    .unwrap();
+    assert_eq!(closed.0, 200, "{}", closed.1);
+    let rules = get_json(addr, "/v1/rules");
+    let sqli = sqli_rule(&rules);
+    assert_eq!(
+        (sqli["false_positives"].as_u64(), sqli["false_positive_rate"].as_f64()),
+        (Some(1), Some(1.0)),
+        "{sqli}"
+    );
+    let items = rules["items"].as_array().unwrap();
+    let quiet = items.iter().find(|r| r["id"] != "injection-sqli").unwrap();
+    assert_eq!((quiet["fired"].as_u64(), quiet["incidents"].as_u64()), (Some(0), Some(0)));
+    assert!(quiet["false_positive_rate"].is_null(), "{quiet}");
+    assert_eq!(
+        rules["until_ms"].as_i64().unwrap() - rules["since_ms"].as_i64().unwrap(),
+        86_400_000
+    );
+    let old = get_json(addr, "/v1/rules?since=3h&until=2h");
+    let sqli = old["items"].as_array().unwrap().iter().find(|r| r["id"] == "injection-sqli");
+    assert_eq!(sqli.unwrap()["fired"], 0);
+
+    let bad =
+        http(addr, "GET", "/v1/metrics/geo?since=1h&until=2h", &[("Authorization", &auth)], b"");
+    assert_eq!(bad.unwrap().0, 400);
+    let bad = http(addr, "GET", "/v1/rules?since=yesterday", &[("Authorization", &auth)], b"");
+    assert_eq!(bad.unwrap().0, 400);
+    assert_eq!(http(addr, "GET", "/v1/metrics/geo", &[], b"").unwrap().0, 401);
+
+    // A restart keeps the map.
+    svc.stop();
+    let svc = start(&dir, addr);
+    let again = get_json(
+        addr,
+        &format!("/v1/metrics/geo?since={}&until={}", geo["since_ms"], geo["until_ms"]),
+    );
+    assert_eq!(again["countries"], geo["countries"], "{again}");
+    assert_eq!(again["networks"], geo["networks"], "{again}");
+    svc.stop();
+}
+
+#[test]
+fn a_source_that_goes_silent_is_alerted_on_once_per_silence() {
+    let (dir, addr) = prepare("dashboard-silent");
+    let text = config(addr)
+        .replace("include: [logs/access.log]}", "include: [logs/access.log], silent_after: 2s}");
+    std::fs::write(dir.join("apiwatch.yaml"), &text).unwrap();
+    let svc = start(&dir, addr);
+    let silent_alerts = "/v1/alerts?rule=source-silent";
+    // Nothing delivered yet: not alerted on, however long it stays so.
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    assert_eq!(get_json(addr, silent_alerts)["total"], 0);
+
+    append_lines(&dir, &[nginx_line_at(now_ms(), "198.51.100.9", "GET /api/items", 200)]);
+    let sources = wait_for(addr, "/v1/sources", |v| v["items"][0]["events_total"] == 1);
+    assert_eq!(sources["items"][0]["silent_after_ms"], 2_000);
+    assert_eq!(sources["items"][0]["silent"], false);
+    // No event at all arrives after this one; the check runs on a timer.
+    let alerts = wait_for(addr, silent_alerts, |v| v["total"] == 1);
+    let a = &alerts["items"][0];
+    assert_eq!(
+        (a["severity"].as_str(), a["title"].as_str()),
+        (Some("medium"), Some("Source gateway went silent"))
+    );
+    assert_eq!(a["actor"], serde_json::json!({"observer.name": "gateway"}));
+    assert_eq!(get_json(addr, "/v1/sources")["items"][0]["silent"], true);
+    // Still silent: no second alert.
+    std::thread::sleep(std::time::Duration::from_millis(3_000));
+    assert_eq!(get_json(addr, silent_alerts)["total"], 1);
+
+    // It delivers, then falls silent again: one more.
+    append_lines(&dir, &[nginx_line_at(now_ms(), "198.51.100.9", "GET /api/items", 200)]);
+    wait_for(addr, "/v1/sources", |v| v["items"][0]["events_total"] == 2);
+    wait_for(addr, silent_alerts, |v| v["total"] == 2);
+    let log = svc.stop();
+    assert!(log.contains("source-silent"), "the alert is logged: {log}");
 }

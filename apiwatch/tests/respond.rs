@@ -314,6 +314,24 @@ fn roles_limit_what_each_token_may_do_and_changes_are_audited() {
     assert_eq!(call("GET", "/v1/audit", &viewer, "").0, 403);
     assert_eq!(call("POST", "/v1/tokens", &analyst, r#"{"name":"x","role":"admin"}"#).0, 403);
 
+    // Only an administrator enforces at once; anyone may ask for approval instead; an
+    // incident named must exist.
+    let enforce = block.replace(r#""reason""#, r#""mode":"enforce","reason""#);
+    assert_eq!(call("POST", "/v1/decisions", &analyst, &enforce).0, 403);
+    let propose = block
+        .replace("192.0.2.99", "192.0.2.98")
+        .replace(r#""reason""#, r#""mode":"propose","reason""#);
+    let (status, body) = call("POST", "/v1/decisions", ADMIN, &propose);
+    assert_eq!(
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap()["status"].as_str()),
+        (200, Some("proposed")),
+        "{body}"
+    );
+    let linked = block.replace(r#""reason""#, r#""incident_id":"inc-none","reason""#);
+    let (status, body) = call("POST", "/v1/decisions", ADMIN, &linked);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("incident_id"), "{body}");
+
     // An analyst's decision waits; an administrator approves it; the bouncer then sees it.
     let (status, body) = call("POST", "/v1/decisions", &analyst, block);
     assert_eq!(status, 200, "{body}");

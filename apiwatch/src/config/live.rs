@@ -2,12 +2,17 @@
 //! the listen address, alert output and logging. `replay` accepts the same file and ignores
 //! them, so one file configures both.
 
+use super::live_sources::{source, RawSource};
 use super::units::{parse_duration_ms, parse_size_bytes};
 use super::{Problems, Text};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// How long a source may deliver nothing before it is alerted on as silent, by default.
+pub const SILENT_AFTER_MS_DEFAULT: i64 = 10 * 60_000;
+/// The shortest `silent_after`: silence is checked once a second.
+pub const SILENT_AFTER_MS_MIN: i64 = 1_000;
 /// Sources one service may run.
 pub const SOURCES_MAX: usize = 64;
 /// Shortest token accepted (ingest and API): guessing must not be practical.
@@ -16,22 +21,6 @@ pub const TOKEN_CHARS_MIN: usize = 16;
 pub const INGEST_BODY_BYTES_DEFAULT: u64 = 10 << 20;
 /// Largest HTTP ingest request that may be configured.
 pub const INGEST_BODY_BYTES_MAX: u64 = 256 << 20;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawSource {
-    #[serde(rename = "type")]
-    kind: Text,
-    name: Option<Text>,
-    format: Option<Text>,
-    include: Option<Vec<Text>>,
-    exclude: Option<Vec<Text>>,
-    read_from: Option<Text>,
-    udp: Option<Text>,
-    tcp: Option<Text>,
-    token: Option<Text>,
-    max_body: Option<Text>,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +156,9 @@ pub struct SourceSpec {
     /// A format name (built-in or from `formats`); detected from the first lines when absent.
     pub format: Option<String>,
     pub kind: SourceKind,
+    /// How long the source may deliver nothing before it is alerted on as silent; none when
+    /// silence is not watched (`silent_after: off`).
+    pub silent_after_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -359,7 +351,13 @@ pub(super) fn validate(
     s
 }
 
-fn socket(v: &str, t: &Text, key: &str, file: &Path, p: &mut Problems) -> Option<SocketAddr> {
+pub(super) fn socket(
+    v: &str,
+    t: &Text,
+    key: &str,
+    file: &Path,
+    p: &mut Problems,
+) -> Option<SocketAddr> {
     match v.parse::<SocketAddr>() {
         Ok(a) => Some(a),
         Err(_) => {
@@ -423,119 +421,4 @@ fn storage(
             }
         };
     }
-}
-
-/// Keys each source type accepts besides `type`, `name` and `format`.
-fn allowed_keys(kind: &str) -> Option<&'static [&'static str]> {
-    Some(match kind {
-        "file" => &["include", "exclude", "read_from"],
-        "syslog" => &["udp", "tcp"],
-        "http" => &["token", "max_body"],
-        "stdin" => &[],
-        _ => return None,
-    })
-}
-
-fn source(src: RawSource, index: usize, file: &Path, p: &mut Problems) -> Option<SourceSpec> {
-    let kind = p.text(&src.kind, "sources.type")?;
-    let Some(allowed) = allowed_keys(&kind) else {
-        p.at(file, &src.kind, "sources.type", "expected file, syslog, http or stdin");
-        return None;
-    };
-    let present: [(&str, Option<&Text>); 7] = [
-        ("include", src.include.as_ref().and_then(|v| v.first())),
-        ("exclude", src.exclude.as_ref().and_then(|v| v.first())),
-        ("read_from", src.read_from.as_ref()),
-        ("udp", src.udp.as_ref()),
-        ("tcp", src.tcp.as_ref()),
-        ("token", src.token.as_ref()),
-        ("max_body", src.max_body.as_ref()),
-    ];
-    let mut ok = true;
-    for (key, at) in present {
-        if let Some(at) = at.filter(|_| !allowed.contains(&key)) {
-            p.at(file, at, &format!("sources.{key}"), &format!("not a key of a {kind} source"));
-            ok = false;
-        }
-    }
-    let name = match &src.name {
-        Some(t) => p.text(t, "sources.name")?,
-        None => format!("{kind}-{}", index + 1),
-    };
-    let format = src.format.as_ref().and_then(|t| p.text(t, "sources.format"));
-    let kind = match kind.as_str() {
-        "file" => {
-            let list = |v: Option<Vec<Text>>, key: &str, p: &mut Problems| -> Vec<String> {
-                v.unwrap_or_default().iter().filter_map(|t| p.text(t, key)).collect()
-            };
-            let include = list(src.include, "sources.include", p);
-            if include.is_empty() {
-                p.at(
-                    file,
-                    &src.kind,
-                    "sources.include",
-                    "a file source needs at least one path or glob in `include`",
-                );
-                ok = false;
-            }
-            let exclude = list(src.exclude, "sources.exclude", p);
-            for pat in include.iter().chain(&exclude) {
-                if let Err(e) = glob::Pattern::new(pat) {
-                    p.at(file, &src.kind, "sources.include", &format!("`{pat}`: {e}"));
-                    ok = false;
-                }
-            }
-            let read_from =
-                match src.read_from.as_ref().map(|t| (t, p.text(t, "sources.read_from"))) {
-                    None => ReadFrom::Beginning,
-                    Some((_, Some(v))) if v == "beginning" => ReadFrom::Beginning,
-                    Some((_, Some(v))) if v == "end" => ReadFrom::End,
-                    Some((t, _)) => {
-                        p.at(file, t, "sources.read_from", "expected beginning or end");
-                        ReadFrom::Beginning
-                    }
-                };
-            SourceKind::File { include, exclude, read_from }
-        }
-        "syslog" => {
-            let addr = |t: &Option<Text>, key: &str, p: &mut Problems| {
-                t.as_ref().and_then(|t| p.text(t, key).and_then(|v| socket(&v, t, key, file, p)))
-            };
-            let udp = addr(&src.udp, "sources.udp", p);
-            let tcp = addr(&src.tcp, "sources.tcp", p);
-            if src.udp.is_none() && src.tcp.is_none() {
-                p.at(file, &src.kind, "sources", "a syslog source needs `udp`, `tcp` or both");
-                ok = false;
-            }
-            SourceKind::Syslog { udp, tcp }
-        }
-        "http" => {
-            let token = match &src.token {
-                Some(t) => p.text(t, "sources.token").unwrap_or_default(),
-                None => String::new(),
-            };
-            if token.len() < TOKEN_CHARS_MIN {
-                let at = src.token.as_ref().unwrap_or(&src.kind);
-                p.at(file, at, "sources.token", &format!("an http source needs a `token` of at least {TOKEN_CHARS_MIN} characters (use ${{ENV}} to keep it out of the file)"));
-                ok = false;
-            }
-            let mut max_body_bytes = INGEST_BODY_BYTES_DEFAULT;
-            if let Some(t) = &src.max_body {
-                match p.text(t, "sources.max_body").map(|v| parse_size_bytes(&v)) {
-                    Some(Ok(v)) if v > 0 && v <= INGEST_BODY_BYTES_MAX => max_body_bytes = v,
-                    Some(Ok(_)) => p.at(
-                        file,
-                        t,
-                        "sources.max_body",
-                        &format!("must be between 1 byte and {} MiB", INGEST_BODY_BYTES_MAX >> 20),
-                    ),
-                    Some(Err(e)) => p.at(file, t, "sources.max_body", &e),
-                    None => {}
-                }
-            }
-            SourceKind::Http { token: Secret(token), max_body_bytes }
-        }
-        _ => SourceKind::Stdin,
-    };
-    ok.then_some(SourceSpec { name, format, kind })
 }

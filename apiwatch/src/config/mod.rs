@@ -6,6 +6,7 @@
 //! rules, limits); `run` also reads the live sections (`live.rs`).
 
 pub mod live;
+mod live_sources;
 mod respond;
 pub mod units;
 
@@ -39,7 +40,7 @@ struct RawConfig {
     data_dir: Option<Text>,
     key_file: Option<Text>,
     #[serde(default)]
-    sources: Vec<live::RawSource>,
+    sources: Vec<live_sources::RawSource>,
     storage: Option<live::RawStorage>,
     listen: Option<Text>,
     alerts: Option<live::RawAlerts>,
@@ -239,6 +240,7 @@ pub fn parse(text: &str, file: &Path) -> anyhow::Result<ReplayConfig> {
             name: live::GATEWAY_SOURCE.to_string(),
             format: None,
             kind: live::SourceKind::Gateway,
+            silent_after_ms: Some(live::SILENT_AFTER_MS_DEFAULT),
         });
     }
     if let Err(e) = apiwatch_enrich::inspect::Inspector::build(&cfg.live.inspect) {

@@ -10,9 +10,12 @@ mod feed;
 mod gateway;
 mod gateway_calls;
 mod gateway_metrics;
+mod geo_map;
+mod geo_origin;
 mod http;
 mod merge;
 mod metrics;
+mod minutes;
 mod net;
 mod positions;
 mod process;
@@ -24,6 +27,7 @@ mod serve;
 mod source_health;
 mod sources;
 mod syslog;
+mod traffic_saved;
 
 use crate::config::live::{EncryptionKey, LiveSettings, LogFormat, SourceKind};
 use crate::config::{self, ReplayConfig};
@@ -363,9 +367,14 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
     let rollup: rollup::SharedRollup = Default::default();
     let health: source_health::SharedHealth =
         Arc::new(std::sync::Mutex::new(source_health::SourceHealth::new(
-            live.sources.iter().map(|s| (s.name.clone(), s.kind.name())).collect(),
+            live.sources
+                .iter()
+                .map(|s| (s.name.clone(), s.kind.name(), s.silent_after_ms))
+                .collect(),
             now_ms(),
         )));
+    let geo: geo_map::SharedGeoMap = Default::default();
+    traffic_saved::restore(&responder.state, &rollup, &geo, now_ms());
     let processor = Processor {
         starts_with_backlog: live
             .sources
@@ -384,6 +393,8 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         metrics: Arc::clone(&metrics),
         rollup: Arc::clone(&rollup),
         health: Arc::clone(&health),
+        geo: Arc::clone(&geo),
+        traffic_db: Some(Arc::clone(&responder.state)),
         commit_interval: Duration::from_millis(live.storage.commit_interval_ms.max(1) as u64),
         now_ms,
     };
@@ -404,6 +415,7 @@ pub fn run_checked(cfg: ReplayConfig, data_dir: PathBuf) -> anyhow::Result<u8> {
         sessions: Default::default(),
         rollup,
         health,
+        geo,
         now_ms,
         // Replaced by the network's own stop signal when it starts.
         stopping: tokio::sync::watch::channel(false).1,

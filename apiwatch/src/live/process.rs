@@ -24,6 +24,8 @@ const MERGE_WAIT: Duration = Duration::from_millis(250);
 const MERGE_BACKLOG_WAIT: Duration = Duration::from_secs(10);
 /// Decoded events held for merging at most (about 1 KiB each).
 const MERGE_EVENTS_MAX: usize = 200_000;
+/// How often sources are checked for silence (the shortest `silent_after` is a second).
+const SILENCE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct Processor {
     /// Per source: whether it starts with a backlog to read (files, stdin).
@@ -38,6 +40,10 @@ pub struct Processor {
     pub rollup: super::rollup::SharedRollup,
     /// Each source's health, for the dashboard.
     pub health: super::source_health::SharedHealth,
+    /// Attack origins by minute, for the dashboard's map.
+    pub geo: super::geo_map::SharedGeoMap,
+    /// Where the roll-up's and the map's minutes are saved (`traffic_saved.rs`).
+    pub traffic_db: Option<Arc<apiwatch_state::State>>,
     pub commit_interval: Duration,
     /// Wall-clock milliseconds (the store's rotation and retention run on it).
     pub now_ms: fn() -> i64,
@@ -88,8 +94,11 @@ impl Processor {
         let mut dirty = false;
         let mut last_commit = Instant::now();
         let mut last_maintain = Instant::now();
+        let mut last_silence_check = Instant::now();
         loop {
             let mut wait = self.commit_interval.saturating_sub(last_commit.elapsed());
+            // Wake for the silence check even when nothing arrives, whatever the interval.
+            wait = wait.min(SILENCE_CHECK_INTERVAL.saturating_sub(last_silence_check.elapsed()));
             if let Some(w) = merger.wait_hint(Instant::now()).filter(|_| merger.events_held() > 0) {
                 wait = wait.min(w);
             }
@@ -97,7 +106,7 @@ impl Processor {
                 Ok(Decoded::Rules(rules)) => {
                     // Rule state (windows, baselines) starts afresh under new rules.
                     d.engine.finish(&mut d.alerts);
-                    self.alerts.emit(&mut d.alerts, (self.now_ms)());
+                    self.emit(&mut d.alerts);
                     d.engine = Detect::engine(rules, &self.limits);
                     d.rule_counts.clear();
                 }
@@ -117,6 +126,12 @@ impl Processor {
                 self.commit(&mut acks)?;
                 dirty = false;
                 last_commit = Instant::now();
+            }
+            // The receive above times out by the next check, so this runs even when no source
+            // delivers anything at all.
+            if last_silence_check.elapsed() >= SILENCE_CHECK_INTERVAL {
+                self.alert_silences(&mut d);
+                last_silence_check = Instant::now();
             }
             if last_maintain.elapsed() >= MAINTAIN_INTERVAL {
                 self.alerts.note_rule_stats(&d.engine.stats(), &mut d.rule_counts);
@@ -152,10 +167,11 @@ impl Processor {
                     d.stored.inc();
                     super::lock(&self.rollup).observe(&staged.event);
                     super::lock(&self.health).observe(source, staged.event.timestamp_ms, now_ms);
+                    super::lock(&self.geo).observe(&staged.event);
                     d.engine.process(&staged.event, &mut d.alerts);
                     d.detected.inc();
                     if !d.alerts.is_empty() {
-                        self.alerts.emit(&mut d.alerts, (self.now_ms)());
+                        self.emit(&mut d.alerts);
                     }
                 }
                 Entry::Marker(Marker::Read(mark)) => self.positions.advance(source, &mark),
@@ -163,6 +179,32 @@ impl Processor {
             }
         }
         Ok(any)
+    }
+
+    /// Counts new alerts on the threat map, then sends them on (file, log, metrics, the
+    /// response thread: state database, stream, notifiers).
+    fn emit(&mut self, alerts: &mut Vec<apiwatch_core::Alert>) {
+        {
+            let mut geo = super::lock(&self.geo);
+            for a in alerts.iter() {
+                geo.note_alert(a);
+            }
+        }
+        self.alerts.emit(alerts, (self.now_ms)());
+    }
+
+    /// Raises one alert per source that has just fallen silent, the way detection's alerts
+    /// go.
+    fn alert_silences(&mut self, d: &mut Detect) {
+        let now_ms = (self.now_ms)();
+        let silences = super::lock(&self.health).newly_silent(now_ms);
+        if silences.is_empty() {
+            return;
+        }
+        for s in &silences {
+            d.alerts.push(super::source_health::silence_alert(s, now_ms));
+        }
+        self.emit(&mut d.alerts);
     }
 
     fn commit(&mut self, acks: &mut Vec<(Ack, IngestReceipt)>) -> anyhow::Result<()> {
@@ -191,6 +233,9 @@ impl Processor {
     }
 
     fn maintain(&mut self) -> anyhow::Result<()> {
+        if let Some(db) = &self.traffic_db {
+            super::traffic_saved::save(db, &self.rollup, &self.geo);
+        }
         self.store
             .maintain((self.now_ms)())
             .map_err(|e| anyhow::anyhow!("event store upkeep: {e}"))?;

@@ -1,16 +1,15 @@
 //! Traffic by minute of event time, for the dashboard's charts and map: requests, statuses by
 //! class, login outcomes, response-time percentiles and requests per country. The processing
 //! thread counts each event once, as it is stored; the API reads. Kept in memory for the last
-//! day of event time, so a restart starts the charts afresh (the events stay in the store).
+//! day of event time; the minutes counted are saved to the state database as they change and
+//! read back at start (`traffic_saved.rs`), so a restart keeps the charts.
 
+use super::minutes::{Minutes, MINUTES_KEPT};
 use apiwatch_core::event::{EventData, Outcome};
 use apiwatch_core::time::MINUTE_MS;
-use serde::Serialize;
-use std::collections::VecDeque;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 
-/// Minutes kept, back from the newest event's minute.
-pub const MINUTES_KEPT: usize = 24 * 60;
 /// Countries counted per minute; requests from more are counted under `other`.
 pub const COUNTRIES_PER_MINUTE_MAX: usize = 64;
 /// Points one query answers at most.
@@ -52,11 +51,22 @@ impl Default for Minute {
 /// The minutes kept, oldest first.
 #[derive(Default)]
 pub struct Rollup {
-    /// Minute number (event time / 60 s) of `minutes[0]`.
-    first_minute: i64,
-    minutes: VecDeque<Minute>,
+    minutes: Minutes<Minute>,
     /// Events older than the minutes kept when they arrived: stored, not charted.
     too_old: u64,
+}
+
+/// One minute as saved in the state database.
+#[derive(Serialize, Deserialize)]
+struct SavedMinute {
+    requests: u64,
+    by_class: [u64; 5],
+    logins_ok: u64,
+    logins_failed: u64,
+    latency: Vec<u32>,
+    timed: u64,
+    countries: Vec<(String, u64)>,
+    other_countries: u64,
 }
 
 /// A `Rollup` shared by the processing thread and the API.
@@ -93,7 +103,7 @@ pub struct Country {
 impl Rollup {
     /// Counts one stored event.
     pub fn observe(&mut self, ev: &EventData) {
-        let Some(m) = self.minute_mut(ev.timestamp_ms.div_euclid(MINUTE_MS)) else {
+        let Some(m) = self.minutes.get_mut_noting(ev.timestamp_ms.div_euclid(MINUTE_MS)) else {
             self.too_old += 1;
             return;
         };
@@ -127,26 +137,65 @@ impl Rollup {
         }
     }
 
-    /// The minute's counts, made room for; none when it is older than the minutes kept.
-    fn minute_mut(&mut self, minute: i64) -> Option<&mut Minute> {
-        let kept = MINUTES_KEPT as i64;
-        if self.minutes.is_empty() || minute >= self.first_minute + kept + kept {
-            // The first event, or one past a gap longer than what is kept: start afresh.
-            self.minutes.clear();
-            self.first_minute = minute;
+    /// The minutes counted into since the last call, kept ones only, as (minute number,
+    /// JSON) to save; and the first minute kept (older saved minutes may go).
+    pub fn take_changed(&mut self) -> (Vec<(i64, String)>, i64) {
+        let mut out = Vec::new();
+        for (minute, m) in self.minutes.take_changed() {
+            let saved = SavedMinute {
+                requests: m.requests,
+                by_class: m.by_class,
+                logins_ok: m.logins_ok,
+                logins_failed: m.logins_failed,
+                latency: m.latency.to_vec(),
+                timed: m.timed,
+                countries: m
+                    .countries
+                    .iter()
+                    .map(|(c, n)| (String::from_utf8_lossy(c).into_owned(), *n))
+                    .collect(),
+                other_countries: m.other_countries,
+            };
+            out.push((minute, serde_json::to_string(&saved).expect("numbers and text")));
         }
-        if minute < self.first_minute {
-            return None;
+        (out, self.minutes.first_minute())
+    }
+
+    /// Puts back minutes saved before (oldest first); returns how many could not be read.
+    pub fn restore(&mut self, saved: &[(i64, String)]) -> usize {
+        let mut unreadable = 0;
+        for (minute, text) in saved {
+            let Ok(s) = serde_json::from_str::<SavedMinute>(text) else {
+                unreadable += 1;
+                continue;
+            };
+            let mut latency = [0u32; LATENCY_BUCKETS];
+            for (slot, n) in latency.iter_mut().zip(s.latency) {
+                *slot = n;
+            }
+            let countries = s
+                .countries
+                .iter()
+                .filter_map(|(c, n)| match c.as_bytes() {
+                    &[a, b] => Some(([a, b], *n)),
+                    _ => None,
+                })
+                .take(COUNTRIES_PER_MINUTE_MAX)
+                .collect();
+            if let Some(m) = self.minutes.make_room(*minute) {
+                *m = Minute {
+                    requests: s.requests,
+                    by_class: s.by_class,
+                    logins_ok: s.logins_ok,
+                    logins_failed: s.logins_failed,
+                    latency,
+                    timed: s.timed,
+                    countries,
+                    other_countries: s.other_countries,
+                };
+            }
         }
-        while minute >= self.first_minute + self.minutes.len() as i64 {
-            self.minutes.push_back(Minute::default());
-        }
-        while self.minutes.len() > MINUTES_KEPT {
-            self.minutes.pop_front();
-            self.first_minute += 1;
-        }
-        let index = usize::try_from(minute - self.first_minute).ok()?;
-        self.minutes.get_mut(index)
+        unreadable
     }
 
     /// Events that came too late to be charted.
@@ -166,7 +215,7 @@ impl Rollup {
             let end = (start + step).min(last);
             let mut sum = Minute::default();
             for m in minute..end {
-                if let Some(one) = self.minutes.get((m - self.first_minute) as usize) {
+                if let Some(one) = self.minutes.get(m) {
                     add(&mut sum, one);
                 }
             }
@@ -181,7 +230,7 @@ impl Rollup {
         let (first, last) = self.range(since_ms, until_ms);
         let mut sum = Minute::default();
         for m in first..last {
-            if let Some(one) = self.minutes.get((m - self.first_minute) as usize) {
+            if let Some(one) = self.minutes.get(m) {
                 add(&mut sum, one);
             }
         }
@@ -200,11 +249,19 @@ impl Rollup {
         out
     }
 
+    /// Requests in `[since_ms, until_ms)`, with a country or not.
+    pub fn requests(&self, since_ms: i64, until_ms: i64) -> u64 {
+        let (first, last) = self.range(since_ms, until_ms);
+        (first..last).filter_map(|m| self.minutes.get(m)).map(|m| m.requests).sum()
+    }
+
     /// The minutes kept that `[since_ms, until_ms)` covers, as minute numbers `[first, last)`.
     fn range(&self, since_ms: i64, until_ms: i64) -> (i64, i64) {
-        let kept_end = self.first_minute + self.minutes.len() as i64;
-        let first = since_ms.div_euclid(MINUTE_MS).max(self.first_minute);
-        let last = until_ms.saturating_add(MINUTE_MS - 1).div_euclid(MINUTE_MS).min(kept_end);
+        let first = since_ms.div_euclid(MINUTE_MS).max(self.minutes.first_minute());
+        let last = until_ms
+            .saturating_add(MINUTE_MS - 1)
+            .div_euclid(MINUTE_MS)
+            .min(self.minutes.end_minute());
         (first, last.max(first))
     }
 }
@@ -336,6 +393,10 @@ mod tests {
             ]
         );
         assert!(r.series(t0 + 10 * MINUTE_MS, t0 + 20 * MINUTE_MS, MINUTE_MS).is_empty());
+        assert_eq!(
+            (r.requests(t0, t0 + MINUTE_MS), r.requests(t0, t0 + 2 * MINUTE_MS)),
+            (100, 102)
+        );
     }
 
     #[test]
@@ -344,13 +405,15 @@ mod tests {
         let t0 = 5_000 * MINUTE_MS;
         r.observe(&event(t0, 200, 1, None));
         r.observe(&event(t0 + MINUTES_KEPT as i64 * MINUTE_MS, 200, 1, None));
-        assert_eq!(r.minutes.len(), MINUTES_KEPT);
-        assert_eq!(r.first_minute, 5_001);
+        assert_eq!(
+            (r.minutes.first_minute(), r.minutes.end_minute()),
+            (5_001, 5_001 + MINUTES_KEPT as i64)
+        );
         r.observe(&event(t0, 200, 1, None));
         assert_eq!(r.too_old(), 1);
         // A jump past twice the window starts afresh instead of filling empty minutes.
         r.observe(&event(t0 + 10 * MINUTES_KEPT as i64 * MINUTE_MS, 200, 1, None));
-        assert_eq!(r.minutes.len(), 1);
+        assert_eq!(r.minutes.end_minute() - r.minutes.first_minute(), 1);
     }
 
     #[test]
@@ -375,5 +438,32 @@ mod tests {
             assert!(bucket_upper_ms(i) * 1_000.0 > us as f64, "{us} µs in bucket {i}");
             assert!(i == 0 || bucket_upper_ms(i - 1) * 1_000.0 <= us as f64 + 1e-6, "{us}");
         }
+    }
+
+    #[test]
+    fn saved_minutes_restore_the_same_series() {
+        let mut r = Rollup::default();
+        let t0 = 2_000 * MINUTE_MS;
+        for i in 0..50 {
+            r.observe(&event(t0 + i * 2_000, 200 + (i % 3) as u16 * 100, 1 + i as u64, Some("SE")));
+        }
+        let (saved, keep_from) = r.take_changed();
+        assert_eq!((saved.len(), keep_from), (2, 2_000));
+        assert!(r.take_changed().0.is_empty(), "taken once");
+        // A late event changes a saved minute again.
+        r.observe(&event(t0, 404, 5, None));
+        assert_eq!(r.take_changed().0.iter().map(|(m, _)| *m).collect::<Vec<_>>(), [2_000]);
+        let (again, _) = {
+            let mut all = Rollup::default();
+            all.restore(&saved);
+            all.observe(&event(t0, 404, 5, None));
+            let series = all.series(t0, t0 + 2 * MINUTE_MS, MINUTE_MS);
+            assert_eq!(series, r.series(t0, t0 + 2 * MINUTE_MS, MINUTE_MS));
+            assert_eq!(all.countries(t0, t0 + 2 * MINUTE_MS), r.countries(t0, t0 + 2 * MINUTE_MS));
+            all.take_changed()
+        };
+        assert!(!again.is_empty());
+        let mut bad = Rollup::default();
+        assert_eq!(bad.restore(&[(1, "not json".into())]), 1);
     }
 }

@@ -108,6 +108,34 @@ impl State {
         json.map(|j| Alert::from_json(&j).map_err(|e| corrupt(OP, id, e))).transpose()
     }
 
+    /// Alerts raised per rule with `detected_at_ms` in `[since_ms, until_ms)`, by rule id (an
+    /// alert raised again as it grew is one alert).
+    pub fn alert_counts_by_rule(
+        &self,
+        since_ms: i64,
+        until_ms: i64,
+    ) -> Result<std::collections::BTreeMap<String, u64>> {
+        const OP: &str = "alert_counts_by_rule";
+        let conn = self.lock();
+        let mut st = conn
+            .prepare_cached(
+                "SELECT rule, count(*) FROM alerts
+                 WHERE detected_at_ms >= ?1 AND detected_at_ms < ?2 GROUP BY rule",
+            )
+            .map_err(sql_op(OP))?;
+        let rows = st
+            .query_map(params![since_ms, until_ms], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(sql_op(OP))?;
+        let mut out = std::collections::BTreeMap::new();
+        for row in rows {
+            let (rule, n) = row.map_err(sql_op(OP))?;
+            out.insert(rule, u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out)
+    }
+
     /// The incident an alert is linked to.
     pub fn alert_incident(&self, id: &str) -> Result<Option<String>> {
         const OP: &str = "alert_incident";

@@ -21,6 +21,7 @@ mod mutes;
 mod page;
 mod schema;
 mod tokens;
+mod traffic;
 
 pub use alerts::{AlertFilter, AlertsInOrder};
 pub use allow::AllowEntry;

@@ -2,7 +2,7 @@
 //! N-1 to N; a released step is never edited, only followed by a new one.
 
 /// Migration steps in order; `MIGRATIONS[i]` brings the schema to version `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -173,4 +173,16 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN
     SELECT RAISE(ABORT, 'the audit trail is append-only');
 END;
+"#;
+
+// Traffic counts by minute of event time, one row per kind of count (the roll-up, the threat
+// map) and minute, kept for the last day so a restart keeps the dashboard's charts. `data` is
+// the service's own JSON: the database does not read it.
+const V2: &str = r#"
+CREATE TABLE traffic_minutes (
+    kind TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, minute)
+) WITHOUT ROWID;
 "#;

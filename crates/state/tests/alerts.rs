@@ -142,3 +142,22 @@ fn alerts_in_order_replays_every_alert_by_time_then_id_across_batches() {
     assert_eq!(from.len(), expected.iter().filter(|(t, _)| *t >= 10_150).count());
     assert_eq!(from.first(), Some(&10_150));
 }
+
+#[test]
+fn alerts_are_counted_per_rule_in_a_window() {
+    let (_dir, state, _path) = common::fresh();
+    let mut grown = alert("brute", &[("source.ip", "10.0.0.1")], 1_000, Severity::Low);
+    state.upsert_alert(&grown, None).unwrap();
+    // Raised again as it grew: still one alert.
+    grown.count = 9;
+    state.upsert_alert(&grown, None).unwrap();
+    for (rule, ip, at) in
+        [("brute", "10.0.0.2", 2_000), ("bola", "10.0.0.3", 2_500), ("brute", "10.0.0.4", 3_000)]
+    {
+        state.upsert_alert(&alert(rule, &[("source.ip", ip)], at, Severity::Low), None).unwrap();
+    }
+    let counts = state.alert_counts_by_rule(1_000, 3_000).unwrap();
+    assert_eq!(counts.into_iter().collect::<Vec<_>>(), [("bola".into(), 1), ("brute".into(), 2)]);
+    assert_eq!(state.alert_counts_by_rule(3_000, 3_001).unwrap()["brute"], 1);
+    assert!(state.alert_counts_by_rule(5_000, 9_000).unwrap().is_empty());
+}

@@ -425,12 +425,19 @@ fn sensitive_files(w: &mut World, rng: &mut Rng) -> Plan {
             call((ip, "US", ua), "GET", path, *status, 150 + rng.below(50), rng),
         );
     }
+    // Two probes whose user agent is a script payload, at the start of the sweep. They draw
+    // from a generator of their own: the other probes do not depend on them.
+    let mut agent_rng = Rng::derive(w.cfg.seed, "sensitive-files-agent");
+    for (i, path) in ["/.env", "/.git/config"].into_iter().enumerate() {
+        let h = call((ip, "US", data::XSS_USER_AGENT), "GET", path, 404, 150, &mut agent_rng);
+        plan.http(start + i as i64 * SECOND_MS, "attack/sensitive-files", &actor, h);
+    }
     w.register(
         TruthEntry::new(
             "attack/sensitive-files",
             format!(
-                "{} probes for .env, .git/config, backups, actuator, wp-admin, phpmyadmin",
-                probes.len()
+                "{} probes for .env, .git/config, backups, actuator, wp-admin, phpmyadmin (two with a script payload as user agent)",
+                probes.len() + 2
             ),
         )
         .actor("source.ip", vec![actor]),

@@ -484,4 +484,7 @@ pub const JNDI_QUERY: &str =
 /// Header-borne payloads (only visible where headers are logged, except Referer).
 pub const SQLI_REFERER: &str = "https://shop.example/products?id=1%27%20OR%20%271%27%3D%271";
 pub const XSS_REFERER: &str = "https://shop.example/\"><script>alert(1)</script>";
+/// A user agent that is a script payload, sent by the sensitive-file prober: aimed at
+/// whoever reads the logs in a browser, which must show it as text.
+pub const XSS_USER_AGENT: &str = "<img src=x onerror=alert(document.domain)>";
 pub const SQLI_HEADER: (&str, &str) = ("x-forwarded-for", "1' OR '1'='1");

@@ -91,7 +91,7 @@ pub(crate) fn office_hours(ts_ms: i64) -> bool {
 }
 
 /// Relative activity at a time of day: 0.4 at 03:00 UTC, 1.6 at 15:00 UTC, mean 1.
-pub(crate) fn daily_curve(ts_ms: i64) -> f64 {
+pub fn daily_curve(ts_ms: i64) -> f64 {
     let h = ts_ms.rem_euclid(DAY_MS) as f64 / HOUR_MS as f64;
     1.0 + 0.6 * ((h - 15.0) * std::f64::consts::TAU / 24.0).cos()
 }

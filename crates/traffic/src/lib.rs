@@ -28,7 +28,7 @@ pub mod rng;
 mod write;
 
 pub use files::{generate_files, generate_files_with, Manifest, ManifestFile, Outputs};
-pub use gen::{BenignEntry, Generator, TruthEntry};
+pub use gen::{daily_curve, BenignEntry, Generator, TruthEntry};
 pub use record::{Consumer, HttpRecord, LoginRecord, Record, RecordKind, Token};
 pub use write::{write_ecs, write_kong, write_kong_compact, write_nginx};
 

@@ -23,8 +23,10 @@ macro_rules! ok {
 pub mod auth;
 mod crowdsec;
 mod read;
+mod rules;
 pub mod session;
 mod stream;
+mod traffic;
 mod write;
 
 use super::respond::Responder;
@@ -53,6 +55,8 @@ pub struct ApiState {
     pub rollup: super::rollup::SharedRollup,
     /// Each source's health (the processing thread notes, the dashboard reads).
     pub health: super::source_health::SharedHealth,
+    /// Attack origins by minute (the processing thread counts, the dashboard's map reads).
+    pub geo: super::geo_map::SharedGeoMap,
     pub now_ms: fn() -> i64,
     /// Turns true when the service stops: long-lived answers (the live stream) end then, so
     /// the server's graceful shutdown does not wait on them.
@@ -92,11 +96,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/decisions/stream", get(crowdsec::stream))
         .route("/v1/decisions/{id}", get(read::decision).delete(write::lift_decision))
         .route("/v1/decisions/{id}/{change}", post(write::change_decision))
-        .route("/v1/rules", get(read::rules))
+        .route("/v1/rules", get(rules::rules))
         .route("/v1/actors/{id}", get(read::actor))
         .route("/v1/metrics/security", get(read::security_metrics))
-        .route("/v1/metrics/traffic", get(read::traffic))
-        .route("/v1/sources", get(read::sources))
+        .route("/v1/metrics/traffic", get(traffic::traffic))
+        .route("/v1/metrics/geo", get(traffic::geo))
+        .route("/v1/sources", get(traffic::sources))
         .route("/v1/mutes", get(read::mutes).post(write::add_mute))
         .route("/v1/mutes/{id}", axum::routing::delete(write::delete_mute))
         .route("/v1/allowlist", get(read::allowlist).post(write::add_allow))
@@ -141,6 +146,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/actors/{id}"),
     ("get", "/v1/metrics/security"),
     ("get", "/v1/metrics/traffic"),
+    ("get", "/v1/metrics/geo"),
     ("get", "/v1/sources"),
     ("get", "/v1/mutes"),
     ("post", "/v1/mutes"),

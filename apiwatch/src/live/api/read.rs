@@ -284,22 +284,6 @@ pub async fn decision(Reader(st): Reader, Path(id): Path<i64>) -> Response {
     }
 }
 
-pub async fn rules(Reader(st): Reader) -> Response {
-    let rules = st.rules.read().expect("rules lock").clone();
-    let items: Vec<serde_json::Value> = rules
-        .iter()
-        .flat_map(|set| set.rules())
-        .map(|r| {
-            serde_json::json!({
-                "id": r.id, "title": r.title, "description": r.description,
-                "severity": r.severity, "owasp": r.owasp, "attack": r.attack, "kind": r.kind,
-                "group_by": r.group_by, "mode": st.responder.mode(&r.id).as_str(),
-            })
-        })
-        .collect();
-    Json(serde_json::json!({"items": items, "total": items.len()})).into_response()
-}
-
 /// Everything known about one actor: its risk now, open decisions, incidents, recent alerts
 /// and the actors it was seen with.
 pub async fn actor(Reader(st): Reader, Path(id): Path<String>) -> Response {
@@ -357,60 +341,6 @@ pub async fn security_metrics(Reader(st): Reader, Query(w): Query<Window>) -> Re
         Ok(m) => Json(m).into_response(),
         Err(r) => r,
     }
-}
-
-/// The query of `GET /v1/metrics/traffic`.
-#[derive(serde::Deserialize)]
-pub struct TrafficQuery {
-    /// RFC 3339 or a duration back from now; default the last hour.
-    since: Option<String>,
-    until: Option<String>,
-    /// A duration (`1m`, `5m`, `1h`); default: the period in at most 120 steps.
-    step: Option<String>,
-}
-
-/// Steps a series has by default.
-const TRAFFIC_STEPS_DEFAULT: i64 = 120;
-
-/// Traffic by step over a period of event time (the last day at most) and requests per
-/// country, from the processing thread's roll-up.
-pub async fn traffic(Reader(st): Reader, Query(q): Query<TrafficQuery>) -> Response {
-    let now = (st.now_ms)();
-    let window = Window { limit: None, offset: None, since: q.since, until: q.until };
-    let b = ok!(window.bounds(now));
-    let until_ms = b.until_ms.unwrap_or(now);
-    let since_ms = b.since_ms.unwrap_or(until_ms - apiwatch_core::time::HOUR_MS);
-    if since_ms >= until_ms {
-        return error(StatusCode::BAD_REQUEST, "since: must be before until");
-    }
-    let step_ms = match q.step.as_deref() {
-        Some(text) => match apiwatch_core::time::parse_duration_ms(text) {
-            Ok(ms) if ms >= apiwatch_core::time::MINUTE_MS => ms,
-            Ok(_) => return error(StatusCode::BAD_REQUEST, "step: one minute at least"),
-            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("step: {e}")),
-        },
-        None => ((until_ms - since_ms) / TRAFFIC_STEPS_DEFAULT).max(apiwatch_core::time::MINUTE_MS),
-    };
-    let rollup = crate::live::lock(&st.rollup);
-    Json(serde_json::json!({
-        "since_ms": since_ms,
-        "until_ms": until_ms,
-        "step_ms": step_ms / apiwatch_core::time::MINUTE_MS * apiwatch_core::time::MINUTE_MS,
-        "points": rollup.series(since_ms, until_ms, step_ms),
-        "countries": rollup.countries(since_ms, until_ms),
-        "late_events": rollup.too_old(),
-    }))
-    .into_response()
-}
-
-/// Each source's health: rate, lag, last delivery, silence.
-pub async fn sources(Reader(st): Reader) -> Response {
-    let items = crate::live::lock(&st.health).report((st.now_ms)());
-    Json(serde_json::json!({
-        "items": items,
-        "silent_after_ms": crate::live::source_health::SILENT_AFTER_MS,
-    }))
-    .into_response()
 }
 
 pub async fn mutes(Reader(st): Reader) -> Response {

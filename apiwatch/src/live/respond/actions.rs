@@ -44,6 +44,21 @@ pub struct DecisionInput {
     /// `4h`, `7d`.
     pub duration: String,
     pub reason: String,
+    /// The incident this decision answers (it is then listed with the incident).
+    #[serde(default)]
+    pub incident_id: Option<String>,
+    /// `propose` leaves it for an administrator's approval; `enforce` (administrators only)
+    /// makes it active at once. Default: enforce for administrators, propose for others.
+    #[serde(default)]
+    pub mode: Option<DecisionMode>,
+}
+
+/// Whether a person's decision takes effect now or waits for approval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionMode {
+    Propose,
+    Enforce,
 }
 
 /// Longest free text (notes, reasons, verdicts) accepted from the API.
@@ -191,8 +206,21 @@ impl Responder {
                     input.duration
                 ))
             })?;
-        let status =
-            if who.role == Role::Admin { DecisionStatus::Active } else { DecisionStatus::Proposed };
+        let status = match (input.mode, who.role) {
+            (Some(DecisionMode::Propose), _) => DecisionStatus::Proposed,
+            (Some(DecisionMode::Enforce), Role::Admin) | (None, Role::Admin) => {
+                DecisionStatus::Active
+            }
+            (Some(DecisionMode::Enforce), role) => {
+                return Err(ActionError::Forbidden(role.as_str()));
+            }
+            (None, _) => DecisionStatus::Proposed,
+        };
+        if let Some(id) = &input.incident_id {
+            if self.state.incident(id)?.is_none() {
+                return Err(ActionError::Invalid(format!("incident_id: no incident {id:?}")));
+            }
+        }
         let mut d = Decision {
             id: 0,
             action: input.action,
@@ -205,7 +233,7 @@ impl Responder {
             created_at_ms: now,
             expires_at_ms: now.saturating_add(duration_ms),
             alert_id: None,
-            incident_id: None,
+            incident_id: input.incident_id.clone(),
             outcome: None,
         };
         d.id = self.state.insert_decision(&d)?;

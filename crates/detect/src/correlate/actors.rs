@@ -19,6 +19,9 @@ pub(crate) struct AlertActors {
     /// Actors seen together, each group with its event time: the rule's own actors, and the
     /// actors of each evidence event.
     pub together: Vec<(i64, Vec<ActorId>)>,
+    /// The alert's group-by pairs as `field=value`, for an alert that blames nobody (a
+    /// silent source, a route), so such alerts are told apart when suppressing.
+    group_key: String,
 }
 
 impl AlertActors {
@@ -67,12 +70,17 @@ impl AlertActors {
         } else {
             own
         };
-        AlertActors { blamed, all, together }
+        let group_key: Vec<String> = alert.actor.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        AlertActors { blamed, all, together, group_key: group_key.join(" ") }
     }
 
-    /// The actor an alert is first about, written `kind:value`, or empty.
+    /// The actor an alert is first about, written `kind:value`; for an alert that blames
+    /// nobody, its group-by pairs (`observer.name=edge`), or empty.
     pub fn primary(&self) -> String {
-        self.blamed.first().map(|a| a.to_string()).unwrap_or_default()
+        match self.blamed.first() {
+            Some(a) => a.to_string(),
+            None => self.group_key.clone(),
+        }
     }
 }
 
@@ -121,5 +129,31 @@ mod tests {
         assert_eq!(actors.primary(), "user:alice");
         assert_eq!(actors.together.len(), 2, "two events with two actors each");
         assert!(actors.together.iter().all(|(at, _)| *at == 10));
+    }
+
+    /// Two sources falling silent within the suppression window were one key (empty), so
+    /// the second was never notified.
+    #[test]
+    fn an_alert_blaming_nobody_is_keyed_by_its_group_by_pairs() {
+        let silent = |name: &str| Alert {
+            id: name.into(),
+            rule: "source-silent".into(),
+            title: "t".into(),
+            severity: apiwatch_core::Severity::Medium,
+            owasp: String::new(),
+            attack: None,
+            first_seen_ms: 0,
+            last_seen_ms: 10,
+            detected_at_ms: 10,
+            actor: vec![("observer.name".into(), name.into())],
+            count: 1,
+            summary: String::new(),
+            evidence: vec![],
+            response: None,
+        };
+        let edge = AlertActors::of(&silent("edge"), 10);
+        assert!(edge.blamed.is_empty());
+        assert_eq!(edge.primary(), "observer.name=edge");
+        assert_ne!(edge.primary(), AlertActors::of(&silent("app"), 10).primary());
     }
 }
