@@ -37,3 +37,14 @@ export async function watchedPage(browser) {
   });
   return { page, problems };
 }
+
+/** A watched page at a laptop's size (1366×768), signed in with `token`. */
+export async function signedIn(browser, base, token) {
+  const watched = await watchedPage(browser);
+  await watched.page.setViewportSize({ width: 1366, height: 768 });
+  await watched.page.goto(base + '/');
+  await watched.page.fill('#token', token);
+  await watched.page.click('button[type=submit]');
+  await watched.page.waitForSelector('header nav');
+  return watched;
+}

@@ -21,6 +21,7 @@ test('an attack appears in the live feed within seconds of being logged', async 
 
     await page.fill('#token', ADMIN_TOKEN);
     await page.click('button[type=submit]');
+    await page.click('header >> text=Live feed');
     await page.waitForSelector('.state.live', { timeout: 10_000 });
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === 'apiwatch_session');

@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 export const ADMIN_TOKEN = 'admin-token-e2e-0123456789abcdef';
 
-const binary = process.env.APIWATCH_BIN || resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/debug/apiwatch');
+export const binary = process.env.APIWATCH_BIN || resolve(fileURLToPath(new URL('.', import.meta.url)), '../../target/debug/apiwatch');
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -20,6 +20,22 @@ function freePort() {
     });
     server.on('error', fail);
   });
+}
+
+/** Waits until `base` answers /health, for at most 30 s; fails if `child` exits first. */
+export async function waitHealthy(base, child, log) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/health`);
+      if (r.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (child.exitCode !== null) throw new Error(`apiwatch exited: ${log()}`);
+    if (Date.now() > deadline) throw new Error(`apiwatch did not become healthy: ${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function startService() {
@@ -48,18 +64,7 @@ export async function startService() {
     log += b;
   });
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await fetch(`${base}/health`);
-      if (r.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (child.exitCode !== null) throw new Error(`apiwatch exited: ${log}`);
-    if (Date.now() > deadline) throw new Error(`apiwatch did not become healthy: ${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitHealthy(base, child, () => log);
   return {
     base,
     dir,

@@ -6,7 +6,14 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, useCsrf } from './api.js';
 import { html } from './format.js';
 import { Feed } from './pages/feed.js';
+import { ThreatMap } from './pages/map.js';
+import { Overview } from './pages/overview.js';
 import { Sources } from './pages/sources.js';
+import { Actor } from './pages/actor.js';
+import { Decisions } from './pages/decisions.js';
+import { Incident } from './pages/incident.js';
+import { Rules } from './pages/rules.js';
+import { Search } from './pages/search.js';
 import './app.css';
 
 /**
@@ -14,10 +21,17 @@ import './app.css';
  * without one are reached by links and get the rest of the hash as `arg` (decoded).
  */
 const PAGES = {
+  overview: { label: 'Overview', page: Overview },
   feed: { label: 'Live feed', page: Feed },
   sources: { label: 'Sources', page: Sources },
+  map: { label: 'Threat map', page: ThreatMap },
+  decisions: { label: 'Decisions', page: Decisions },
+  rules: { label: 'Rules', page: Rules },
+  search: { label: 'Search', page: Search },
+  incident: { page: Incident },
+  actor: { page: Actor },
 };
-const HOME = 'feed';
+const HOME = 'overview';
 
 function parseRoute() {
   const [, name = '', ...rest] = location.hash.split('/');

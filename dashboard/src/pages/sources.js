@@ -14,7 +14,7 @@ export function SourcesTable({ report }) {
       <thead><tr><th>Source</th><th>Kind</th><th>Events/s</th><th>Events</th><th>Lag</th><th>Last delivered</th><th>State</th></tr></thead>
       <tbody>
         ${report.items.map((s) => html`
-          <tr key=${s.name}>
+          <tr key=${s.name} class=${s.silent ? 'silent' : ''}>
             <td>${s.name}</td><td>${s.kind}</td><td>${s.events_per_second.toFixed(1)}</td>
             <td>${s.events_total}</td><td>${seconds(s.lag_ms)}</td><td>${time(s.last_delivered_ms)}</td>
             <td>${s.silent ? html`<span class="sev sev-high">silent</span>` : 'delivering'}</td>
