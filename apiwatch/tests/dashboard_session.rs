@@ -270,6 +270,7 @@ fn the_dashboard_is_served_from_the_binary_with_a_strict_policy() {
         ("/", "index.html", "text/html"),
         ("/assets/app.js", "app.js", "text/javascript"),
         ("/assets/app.css", "app.css", "text/css"),
+        ("/assets/licenses.txt", "licenses.txt", "text/plain"),
     ] {
         let (status, head, body) = http_with_head(addr, "GET", path, &[], b"").unwrap();
         assert_eq!(status, 200, "{path}");
@@ -284,6 +285,20 @@ fn the_dashboard_is_served_from_the_binary_with_a_strict_policy() {
         ] {
             assert!(head.contains(want), "{path}: {want} missing from {head}");
         }
+    }
+    // Every package the bundle is built from travels with its licence.
+    let package: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/../dashboard/package.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let notices = built("licenses.txt");
+    for (name, version) in package["dependencies"].as_object().unwrap() {
+        let named = format!("\n{name} {} (", version.as_str().unwrap());
+        assert!(notices.contains(&named), "licenses.txt lacks {name}");
     }
     // Scripts come only from files the policy allows: no inline script in the page.
     let index = built("index.html");

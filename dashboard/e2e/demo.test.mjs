@@ -23,7 +23,7 @@ test('an attack from the live demo, followed from the feed to a block', async ()
     // then path traversal) starts a few seconds in; its incident opens about half a minute
     // later and reaches the open feed as it happens.
     await page.getByRole('link', { name: 'Live feed' }).click();
-    await page.waitForSelector('.state.live', { timeout: 10_000 });
+    await page.waitForSelector('.state.live', { timeout: 20_000 });
     const row = page.locator('tr.kind-incident').first();
     await row.waitFor({ timeout: 90_000 });
     const shownMs = Date.now();
@@ -38,18 +38,18 @@ test('an attack from the live demo, followed from the feed to a block', async ()
     // Its incident: the timeline shows the payload as text.
     await row.locator('a').click();
     await page.waitForSelector('text=Attacker timeline');
-    await page.locator('.alert-item', { hasText: 'injection-xss' }).waitFor({ timeout: 20_000 });
+    await page.locator('.alert-item', { hasText: 'injection-xss' }).waitFor({ timeout: 45_000 });
     assert.ok((await mainText(page)).includes(XSS), 'the incident shows the user agent as text');
     await page.screenshot({ path: join(SHOTS, 'demo-incident.png') });
 
     // Block the attacker; the decision is listed as active.
     await page.getByRole('button', { name: `Block ${attacker}` }).click();
     const notice = page.locator('.notice').filter({ hasText: /Decision \d+: block ip/ });
-    await notice.waitFor({ timeout: 10_000 });
+    await notice.waitFor({ timeout: 30_000 });
     assert.match(await notice.innerText(), new RegExp(`block ip ${attacker.replace(/\./g, '\\.')} for .*active\\.$`));
     await page.getByRole('link', { name: 'Decisions' }).click();
     const listed = page.locator('table.decisions tbody tr', { hasText: attacker }).filter({ hasText: 'active' });
-    await listed.first().waitFor({ timeout: 10_000 });
+    await listed.first().waitFor({ timeout: 30_000 });
     assert.ok(
       (await listed.locator('a[href^="#/incident/"]').count()) >= 1,
       'the decision made on the incident page names the incident',
@@ -58,7 +58,7 @@ test('an attack from the live demo, followed from the feed to a block', async ()
 
     // The attacker's page: the payload again as text.
     await page.goto(`${demo.base}/#/actor/${encodeURIComponent(`ip:${attacker}`)}`);
-    await page.waitForFunction((x) => document.querySelector('main').innerText.includes(x), XSS, { timeout: 20_000 });
+    await page.waitForFunction((x) => document.querySelector('main').innerText.includes(x), XSS, { timeout: 45_000 });
     await page.screenshot({ path: join(SHOTS, 'demo-actor.png'), fullPage: true });
 
     // The other pages show the demo's traffic.
@@ -71,6 +71,9 @@ test('an attack from the live demo, followed from the feed to a block', async ()
 
     assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0);
     assert.deepEqual(problems, []);
+  } catch (e) {
+    e.message += `\n--- the demo's output, last lines ---\n${demo.log().slice(-3000)}`;
+    throw e;
   } finally {
     await browser.close();
     const code = await demo.stop();

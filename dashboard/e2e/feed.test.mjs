@@ -49,6 +49,7 @@ test('an attack appears in the live feed within seconds of being logged', async 
     const row = await page.locator('tbody tr').first().innerText();
     assert.match(row, /edge\s+file/);
     assert.match(row, /delivering/);
+    assert.match(row, /10 min/, 'the source\'s own silence threshold');
     await page.screenshot({ path: join(SHOTS, 'sources.png') });
 
     await page.click('text=Sign out');

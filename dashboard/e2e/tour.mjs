@@ -1,6 +1,7 @@
 // Screenshots of every page on the live demo's traffic, for the README (docs/screenshots/):
-//   node dashboard/e2e/tour.mjs [minutes of traffic first, default 10]
-// Runs the binary named by APIWATCH_BIN (default target/debug/apiwatch); GeoIP from
+//   node dashboard/e2e/tour.mjs [minutes of traffic first, default 10]   (SCREENSHOTS_DIR: elsewhere)
+// Runs the binary named by APIWATCH_BIN (default target/debug/apiwatch; a release build
+// keeps the pages quick after minutes of traffic); GeoIP from
 // APIWATCH_GEOLITE2_CITY so the threat map has countries.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DEMO_TOKEN, startDemo } from './demo.mjs';
 import { launch, signedIn } from './browser.mjs';
 
-const OUT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../docs/screenshots');
+const OUT = process.env.SCREENSHOTS_DIR || resolve(fileURLToPath(new URL('.', import.meta.url)), '../../docs/screenshots');
 const minutes = Number(process.argv[2] || 10);
 
 mkdirSync(OUT, { recursive: true });
@@ -21,9 +22,10 @@ try {
   await page.waitForSelector('.uplot canvas');
   await page.waitForTimeout(1500);
   const shot = async (name) => {
+    await page.mouse.move(0, 0);
     await page.waitForTimeout(1500);
     await page.screenshot({ path: resolve(OUT, `${name}.png`) });
-    console.error(`docs/screenshots/${name}.png`);
+    console.error(resolve(OUT, `${name}.png`));
   };
   await shot('overview');
   await page.goto(demo.base + '/#/map');
@@ -38,7 +40,7 @@ try {
   await page.waitForSelector('.alert-item');
   await shot('incident');
   await page.goto(`${demo.base}/#/actor/${encodeURIComponent(first.actors[0])}`);
-  await page.waitForSelector('text=Decisions');
+  await page.waitForSelector('main h3 >> text=User agents', { timeout: 60_000 });
   await shot('actor');
   for (const name of ['decisions/proposed', 'rules', 'sources']) {
     await page.goto(`${demo.base}/#/${name}`);
@@ -47,7 +49,8 @@ try {
   }
   const search = new URLSearchParams({ q: 'http.response.status_code>=400 AND NOT url.path="/health"', since: '1h' });
   await page.goto(`${demo.base}/#/search/${encodeURIComponent(search.toString())}`);
-  await page.waitForSelector('table');
+  await page.waitForSelector('table.events, .error-box', { timeout: 60_000 });
+  if (await page.locator('.error-box').count()) throw new Error(await page.locator('.error-box').innerText());
   await shot('search');
   if (problems.length) throw new Error(problems.join('\n'));
 } finally {

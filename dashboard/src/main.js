@@ -101,7 +101,8 @@ function App() {
       <span class="who">${session.name} (${session.role})</span>
       <button type="button" onClick=${signOut}>Sign out</button>
     </header>
-    <main><${Page} key=${`${route.name}/${route.arg}`} arg=${route.arg} session=${session} /></main>`;
+    <main><${Page} key=${`${route.name}/${route.arg}`} arg=${route.arg} session=${session} /></main>
+    <footer><a href="/assets/licenses.txt">Third-party licences</a></footer>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

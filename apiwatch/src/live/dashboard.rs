@@ -12,6 +12,9 @@ use axum::Router;
 const INDEX_HTML: &str = include_str!("../../assets/dashboard/index.html");
 const APP_JS: &str = include_str!("../../assets/dashboard/app.js");
 const APP_CSS: &str = include_str!("../../assets/dashboard/app.css");
+/// The notices of the packages bundled into `app.js` (their licences ask that they travel
+/// with every copy).
+const LICENSES_TXT: &str = include_str!("../../assets/dashboard/licenses.txt");
 
 /// What the page may load and do: its own scripts, styles and API, nothing else.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
@@ -23,6 +26,10 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/", get(|| async { file("text/html; charset=utf-8", INDEX_HTML) }))
         .route("/assets/app.js", get(|| async { file("text/javascript; charset=utf-8", APP_JS) }))
         .route("/assets/app.css", get(|| async { file("text/css; charset=utf-8", APP_CSS) }))
+        .route(
+            "/assets/licenses.txt",
+            get(|| async { file("text/plain; charset=utf-8", LICENSES_TXT) }),
+        )
 }
 
 fn file(content_type: &'static str, body: &'static str) -> Response {

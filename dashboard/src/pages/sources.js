@@ -6,17 +6,19 @@ import { html, time, useLoad } from '../format.js';
 const SOURCES_REFRESH_MS = 5000;
 
 const seconds = (ms) => (ms == null ? '' : `${(ms / 1000).toFixed(1)} s`);
+const minutes = (ms) => (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
 /** The table of sources, shared with the overview. */
 export function SourcesTable({ report }) {
   return html`
     <table class="sources">
-      <thead><tr><th>Source</th><th>Kind</th><th>Events/s</th><th>Events</th><th>Lag</th><th>Last delivered</th><th>State</th></tr></thead>
+      <thead><tr><th>Source</th><th>Kind</th><th>Events/s</th><th>Events</th><th>Lag</th><th>Last delivered</th><th>Silent after</th><th>State</th></tr></thead>
       <tbody>
         ${report.items.map((s) => html`
           <tr key=${s.name} class=${s.silent ? 'silent' : ''}>
             <td>${s.name}</td><td>${s.kind}</td><td>${s.events_per_second.toFixed(1)}</td>
             <td>${s.events_total}</td><td>${seconds(s.lag_ms)}</td><td>${time(s.last_delivered_ms)}</td>
+            <td>${s.silent_after_ms == null ? 'never' : minutes(s.silent_after_ms)}</td>
             <td>${s.silent ? html`<span class="sev sev-high">silent</span>` : 'delivering'}</td>
           </tr>`)}
       </tbody>
@@ -31,6 +33,6 @@ export function Sources() {
     <section>
       <h2>Sources</h2>
       <${SourcesTable} report=${report} />
-      <p class="muted">A source is silent after ${Math.round(report.silent_after_ms / 60000)} minutes without an event.</p>
+      <p class="muted">A source is silent when nothing has come for its <code>silent_after</code> (default ${minutes(report.silent_after_ms)}); one that had delivered then raises a <code>source-silent</code> alert.</p>
     </section>`;
 }
