@@ -426,17 +426,23 @@ fn the_live_stream_sends_alerts_incidents_and_decisions() {
     assert!(status.contains("200"), "{status}");
     append(&dir.join("logs/access.log"), &probe_lines("203.0.113.77"));
     let mut seen = std::collections::BTreeSet::new();
+    let mut kind = String::new();
+    let mut alert_names_incident = false;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while seen.len() < 3 && Instant::now() < deadline {
+    while (seen.len() < 3 || !alert_names_incident) && Instant::now() < deadline {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             break;
         }
-        if let Some(kind) = line.trim().strip_prefix("event: ") {
-            seen.insert(kind.to_string());
+        if let Some(k) = line.trim().strip_prefix("event: ") {
+            kind = k.to_string();
+            seen.insert(kind.clone());
+        } else if kind == "alert" && line.starts_with("data: ") {
+            alert_names_incident |= line.contains(r#""incident_id":"inc-"#);
         }
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["alert", "decision", "incident"]);
+    assert!(alert_names_incident, "an alert on the stream names the incident it joined");
     drop(reader);
     let mut rest = Vec::new();
     let _ = s.set_read_timeout(Some(Duration::from_millis(10)));

@@ -35,6 +35,8 @@ test('an attack appears in the live feed within seconds of being logged', async 
     assert.ok(seconds < 10, `the alert took ${seconds} s to appear`);
     await page.waitForSelector('tr.kind-incident >> text=203.0.113.66');
     await page.waitForSelector('tr.kind-decision >> text=block ip 203.0.113.66');
+    // An alert that joined an incident links to it.
+    await page.waitForSelector('tr.kind-alert a[href^="#/incident/inc-"]');
 
     // The filters narrow what is shown.
     await page.fill('input[name=actor]', '198.51.100.1');

@@ -246,7 +246,12 @@ impl Responder {
         };
         let incident_id = incident.map(|(i, _)| i.id.clone());
         self.state.upsert_alert(alert, incident_id.as_deref())?;
-        self.publish("alert", alert);
+        // The stream's alert names its incident, so a reader can go straight to it.
+        let mut message = serde_json::to_value(alert).unwrap_or_default();
+        if let (Some(id), Some(fields)) = (&incident_id, message.as_object_mut()) {
+            fields.insert("incident_id".to_string(), id.clone().into());
+        }
+        self.publish("alert", &message);
         if let Some((inc, opened)) = incident {
             self.state.upsert_incident(inc)?;
             self.publish("incident", &self.state.incident(&inc.id)?);
