@@ -38,6 +38,31 @@ export async function waitHealthy(base, child, log) {
   }
 }
 
+/**
+ * Runs the binary with `args` (spawn `options`, e.g. `cwd`) until it answers /health on
+ * `port`. Its output is kept for failure messages; `stop()` sends SIGTERM and gives the exit
+ * status.
+ */
+export async function spawnApiwatch(args, port, options = {}) {
+  const child = spawn(binary, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (b) => {
+    log += b;
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const base = `http://127.0.0.1:${port}`;
+  await waitHealthy(base, child, () => log);
+  return {
+    base,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', r)));
+    },
+  };
+}
+
 export async function startService() {
   const dir = mkdtempSync(join(tmpdir(), 'apiwatch-e2e-'));
   mkdirSync(join(dir, 'logs'));
@@ -58,17 +83,10 @@ export async function startService() {
       '',
     ].join('\n'),
   );
-  const child = spawn(binary, ['run', '-c', 'apiwatch.yaml'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (b) => {
-    log += b;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await waitHealthy(base, child, () => log);
+  const service = await spawnApiwatch(['run', '-c', 'apiwatch.yaml'], port, { cwd: dir });
   return {
-    base,
+    ...service,
     dir,
-    log: () => log,
     /** Appends nginx combined lines, stamped now, for `ip` asking for `paths` with `userAgent`. */
     append(ip, paths, userAgent) {
       const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -79,10 +97,6 @@ export async function startService() {
         return `${ip} - - [${stamp}] "GET ${path} HTTP/1.1" 404 512 "-" "${userAgent}"\n`;
       });
       appendFileSync(join(dir, 'logs/access.log'), lines.join(''));
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
     },
   };
 }

@@ -199,12 +199,12 @@ impl GeoMap {
     /// The minutes counted into since the last call, kept ones only, as (minute number,
     /// JSON) to save; and the first minute kept (older saved minutes may go).
     pub fn take_changed(&mut self) -> (Vec<(i64, String)>, i64) {
-        let mut out = Vec::new();
-        for (minute, m) in self.minutes.take_changed() {
+        let organizations = &self.organizations;
+        self.minutes.save_changed(|m| {
             let mut requests: Vec<(Network, u64)> =
                 m.requests.iter().map(|(n, c)| (*n, *c)).collect();
             requests.sort();
-            let saved = SavedMinute {
+            SavedMinute {
                 requests,
                 other_requests: m.other_requests,
                 country_alerts: m.country_alerts.clone(),
@@ -218,39 +218,30 @@ impl GeoMap {
                         addresses: n.addresses.clone(),
                         countries: n.countries.clone(),
                         org: match n.network {
-                            Network::Asn(asn) => {
-                                self.organizations.get(&asn).map(|o| o.to_string())
-                            }
+                            Network::Asn(asn) => organizations.get(&asn).map(|o| o.to_string()),
                             _ => None,
                         },
                     })
                     .collect(),
                 other_network_alerts: m.other_network_alerts,
-            };
-            out.push((minute, serde_json::to_string(&saved).expect("numbers and text")));
-        }
-        (out, self.minutes.first_minute())
+            }
+        })
     }
 
     /// Puts back minutes saved before (oldest first); returns how many could not be read.
     /// The limits hold for what is read back as for what is counted.
     pub fn restore(&mut self, saved: &[(i64, String)]) -> usize {
-        let mut unreadable = 0;
-        for (minute, text) in saved {
-            let Ok(s) = serde_json::from_str::<SavedMinute>(text) else {
-                unreadable += 1;
-                continue;
-            };
+        let organizations = &mut self.organizations;
+        self.minutes.restore(saved, |s: SavedMinute| {
             for n in &s.network_alerts {
                 if let (Network::Asn(asn), Some(org)) = (n.network, &n.org) {
-                    if self.organizations.len() >= ORGANIZATIONS_MAX {
-                        self.organizations.clear();
+                    if organizations.len() >= ORGANIZATIONS_MAX {
+                        organizations.clear();
                     }
-                    self.organizations.insert(asn, org.as_str().into());
+                    organizations.insert(asn, org.as_str().into());
                 }
             }
-            let Some(m) = self.minutes.make_room(*minute) else { continue };
-            *m = Minute {
+            Minute {
                 requests: s.requests.into_iter().take(NETWORKS_PER_MINUTE_MAX).collect(),
                 other_requests: s.other_requests,
                 country_alerts: s
@@ -279,9 +270,8 @@ impl GeoMap {
                     })
                     .collect(),
                 other_network_alerts: s.other_network_alerts,
-            };
-        }
-        unreadable
+            }
+        })
     }
 
     fn in_range(&self, since_ms: i64, until_ms: i64) -> impl Iterator<Item = &Minute> {

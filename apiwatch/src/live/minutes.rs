@@ -55,6 +55,27 @@ impl<T: Default> Minutes<T> {
         let index = usize::try_from(minute - self.first_minute).ok()?;
         self.minutes.get_mut(index)
     }
+
+    /// Puts back minutes saved by [`Minutes::save_changed`] (oldest first), each read as `S`
+    /// and turned into counts by `from_saved`; returns how many could not be read.
+    pub fn restore<S: serde::de::DeserializeOwned>(
+        &mut self,
+        saved: &[(i64, String)],
+        mut from_saved: impl FnMut(S) -> T,
+    ) -> usize {
+        let mut unreadable = 0;
+        for (minute, text) in saved {
+            let Ok(s) = serde_json::from_str::<S>(text) else {
+                unreadable += 1;
+                continue;
+            };
+            let counts = from_saved(s);
+            if let Some(m) = self.make_room(*minute) {
+                *m = counts;
+            }
+        }
+        unreadable
+    }
 }
 
 impl<T> Minutes<T> {
@@ -71,6 +92,21 @@ impl<T> Minutes<T> {
     /// The minute's counts, when it is kept.
     pub fn get(&self, minute: i64) -> Option<&T> {
         usize::try_from(minute - self.first_minute).ok().and_then(|i| self.minutes.get(i))
+    }
+
+    /// The minutes counted into since the last call, kept ones only, as (minute number, JSON
+    /// of `to_saved`) to save; and the first minute kept (older saved minutes may go).
+    pub fn save_changed<S: serde::Serialize>(
+        &mut self,
+        to_saved: impl Fn(&T) -> S,
+    ) -> (Vec<(i64, String)>, i64) {
+        let out = self
+            .take_changed()
+            .map(|(minute, m)| {
+                (minute, serde_json::to_string(&to_saved(m)).expect("numbers and text"))
+            })
+            .collect();
+        (out, self.first_minute())
     }
 
     /// The minutes noted as changed since the last call, oldest first, kept ones only (those

@@ -140,35 +140,25 @@ impl Rollup {
     /// The minutes counted into since the last call, kept ones only, as (minute number,
     /// JSON) to save; and the first minute kept (older saved minutes may go).
     pub fn take_changed(&mut self) -> (Vec<(i64, String)>, i64) {
-        let mut out = Vec::new();
-        for (minute, m) in self.minutes.take_changed() {
-            let saved = SavedMinute {
-                requests: m.requests,
-                by_class: m.by_class,
-                logins_ok: m.logins_ok,
-                logins_failed: m.logins_failed,
-                latency: m.latency.to_vec(),
-                timed: m.timed,
-                countries: m
-                    .countries
-                    .iter()
-                    .map(|(c, n)| (String::from_utf8_lossy(c).into_owned(), *n))
-                    .collect(),
-                other_countries: m.other_countries,
-            };
-            out.push((minute, serde_json::to_string(&saved).expect("numbers and text")));
-        }
-        (out, self.minutes.first_minute())
+        self.minutes.save_changed(|m| SavedMinute {
+            requests: m.requests,
+            by_class: m.by_class,
+            logins_ok: m.logins_ok,
+            logins_failed: m.logins_failed,
+            latency: m.latency.to_vec(),
+            timed: m.timed,
+            countries: m
+                .countries
+                .iter()
+                .map(|(c, n)| (String::from_utf8_lossy(c).into_owned(), *n))
+                .collect(),
+            other_countries: m.other_countries,
+        })
     }
 
     /// Puts back minutes saved before (oldest first); returns how many could not be read.
     pub fn restore(&mut self, saved: &[(i64, String)]) -> usize {
-        let mut unreadable = 0;
-        for (minute, text) in saved {
-            let Ok(s) = serde_json::from_str::<SavedMinute>(text) else {
-                unreadable += 1;
-                continue;
-            };
+        self.minutes.restore(saved, |s: SavedMinute| {
             let mut latency = [0u32; LATENCY_BUCKETS];
             for (slot, n) in latency.iter_mut().zip(s.latency) {
                 *slot = n;
@@ -182,20 +172,17 @@ impl Rollup {
                 })
                 .take(COUNTRIES_PER_MINUTE_MAX)
                 .collect();
-            if let Some(m) = self.minutes.make_room(*minute) {
-                *m = Minute {
-                    requests: s.requests,
-                    by_class: s.by_class,
-                    logins_ok: s.logins_ok,
-                    logins_failed: s.logins_failed,
-                    latency,
-                    timed: s.timed,
-                    countries,
-                    other_countries: s.other_countries,
-                };
+            Minute {
+                requests: s.requests,
+                by_class: s.by_class,
+                logins_ok: s.logins_ok,
+                logins_failed: s.logins_failed,
+                latency,
+                timed: s.timed,
+                countries,
+                other_countries: s.other_countries,
             }
-        }
-        unreadable
+        })
     }
 
     /// Events that came too late to be charted.
